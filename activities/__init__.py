@@ -1,0 +1,1 @@
+"""Every side effect of an escalation: pages, persistence, look-ups."""

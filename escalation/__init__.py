@@ -1,0 +1,1 @@
+"""The escalation domain: models, policy and roster loading, ladder rules, settings."""

@@ -1,0 +1,239 @@
+"""Loading and checking the configuration directory: roster, policies and routing.
+
+Every problem is reported at once, each naming the file, the field path and the fix, so an
+SRE lead editing policies fixes them in one pass. Nothing starts on invalid configuration.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from escalation.models import EscalationPolicy, Roster, Routing, Severity
+
+ROSTER_FILE = "roster.yaml"
+ROUTING_FILE = "routing.yaml"
+POLICY_DIR = "policies"
+
+
+class ConfigError(Exception):
+    """Invalid configuration; ``problems`` holds one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Config:
+    directory: Path
+    roster: Roster
+    policies: dict[str, EscalationPolicy]
+    routing: Routing
+
+    def policy_for(self, service: str, severity: Severity, override: str | None = None) -> EscalationPolicy:
+        """The policy an incident runs under: an explicit choice, else the routing table's."""
+        name = override or self.routing.policy_for(service, severity)
+        if name not in self.policies:
+            raise ConfigError(
+                [f"policy {name!r} does not exist; use one of: {', '.join(sorted(self.policies))}"]
+            )
+        return self.policies[name]
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys; for a policy that hides a mistake."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[object, object]:
+    seen: set[object] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} appears twice; keep one", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_yaml(path: Path) -> object:
+    """Parse one YAML file; syntax errors become a ConfigError with the line number."""
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: file is missing; create it (see docs/configuration.md)"]) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError([f"{path}: {where}{problem}; fix the YAML syntax"]) from None
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _models_in(annotation: object) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _models_in(typing.get_args(annotation)[0])
+    if origin in (list, dict, types.UnionType, typing.Union):
+        return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+    return []
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The keys a model accepts at a location, to suggest the right spelling of a typo."""
+    current = [model]
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        nested = [
+            m for c in current if part in c.model_fields for m in _models_in(c.model_fields[part].annotation)
+        ]
+        if nested:
+            current = nested
+        else:  # a dict key such as a responder id: the models stay the dict's values
+            continue
+    return sorted({key for c in current for key in c.model_fields})
+
+
+_FRIENDLY = {
+    "string_pattern_mismatch": "use lower-case letters, digits, '.', '_' or '-' (for example 'frontline')",
+    "missing": "is required; add it",
+    "too_short": "must not be empty; add at least one entry",
+}
+
+
+def describe(error: ValidationError, model: type[BaseModel], source: str) -> list[str]:
+    """Turn pydantic's errors into 'file: field.path: problem; fix' lines."""
+    lines = []
+    for item in error.errors(include_url=False):
+        loc = tuple(item["loc"])
+        if item["type"] == "extra_forbidden":
+            allowed = _allowed_keys(model, loc[:-1])
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(allowed)}"
+            lines.append(f"{source}: {field_path(loc)}: unknown key; {hint}")
+            continue
+        message = _FRIENDLY.get(item["type"]) or item["msg"].removeprefix("Value error, ")
+        lines.append(f"{source}: {field_path(loc)}: {message}" if loc else f"{source}: {message}")
+    return lines
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _parse(model: type[M], data: object, source: str, problems: list[str]) -> M | None:
+    if not isinstance(data, dict):
+        problems.append(f"{source}: expected a mapping of keys at the top level; see docs/configuration.md")
+        return None
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        problems.extend(describe(error, model, source))
+        return None
+
+
+def _load_file(path: Path, model: type[M], problems: list[str]) -> M | None:
+    try:
+        data = read_yaml(path)
+    except ConfigError as error:
+        problems.extend(error.problems)
+        return None
+    return _parse(model, data, str(path), problems)
+
+
+def _load_policies(directory: Path, problems: list[str]) -> dict[str, tuple[EscalationPolicy, Path]]:
+    """Every policy by name, with the file it came from (for messages about it)."""
+    policy_dir = directory / POLICY_DIR
+    files = sorted(policy_dir.glob("*.yaml")) + sorted(policy_dir.glob("*.yml"))
+    if not files:
+        problems.append(f"{policy_dir}: no policy files (*.yaml); add at least one policy")
+    policies: dict[str, tuple[EscalationPolicy, Path]] = {}
+    for path in files:
+        try:
+            data = read_yaml(path)
+        except ConfigError as error:
+            problems.extend(error.problems)
+            continue
+        if isinstance(data, dict):
+            data.setdefault("name", path.stem)
+        policy = _parse(EscalationPolicy, data, str(path), problems)
+        if policy is None:
+            continue
+        if policy.name in policies:
+            problems.append(
+                f"{path}: name: policy {policy.name!r} is also defined in "
+                f"{policies[policy.name][1]}; give each policy a unique name"
+            )
+            continue
+        policies[policy.name] = (policy, path)
+    return policies
+
+
+def _check_targets(
+    policies: dict[str, tuple[EscalationPolicy, Path]], roster: Roster, problems: list[str]
+) -> None:
+    for policy, path in policies.values():
+        for t, tier in enumerate(policy.tiers):
+            for role in ("primary", "backup"):
+                for i, target in enumerate(getattr(tier, role)):
+                    if target not in roster.responders:
+                        problems.append(
+                            f"{path}: tiers[{t}].{role}[{i}]: "
+                            f"{target!r} is not in {ROSTER_FILE}; add them under responders or fix the id"
+                        )
+
+
+def _check_routes(routing: Routing, policies: dict[str, object], source: str, problems: list[str]) -> None:
+    known = ", ".join(sorted(policies)) or "(none defined)"
+    refs = [("default", routing.default)] + [
+        (f"routes[{i}].policy", route.policy) for i, route in enumerate(routing.routes)
+    ]
+    for path, name in refs:
+        if name not in policies:
+            problems.append(f"{source}: {path}: policy {name!r} does not exist; use one of: {known}")
+
+
+def load_config(directory: Path) -> Config:
+    """Load and cross-check the whole directory; raise ConfigError listing every problem."""
+    if not directory.is_dir():
+        raise ConfigError(
+            [
+                f"{directory}: configuration directory not found; "
+                "set ESCALATION_CONFIG or create it (see config/ for an example)"
+            ]
+        )
+    problems: list[str] = []
+    roster = _load_file(directory / ROSTER_FILE, Roster, problems)
+    routing = _load_file(directory / ROUTING_FILE, Routing, problems)
+    policies = _load_policies(directory, problems)
+    if roster is not None:
+        _check_targets(policies, roster, problems)
+    if routing is not None:
+        _check_routes(routing, policies, str(directory / ROUTING_FILE), problems)
+    if problems or roster is None or routing is None:
+        raise ConfigError(problems)
+    return Config(
+        directory=directory,
+        roster=roster,
+        routing=routing,
+        policies={name: policy for name, (policy, _) in policies.items()},
+    )

@@ -1,0 +1,243 @@
+"""The escalation ladder's rules as pure functions over pydantic state.
+
+The workflow is a thin loop over these: it asks what to do next, waits, and records what
+happened through the transitions below. Nothing here touches Temporal, the clock or I/O,
+so every rule is unit- and property-testable on its own.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from escalation.durations import MINIMUM, format_duration
+from escalation.models import EscalationPolicy, Severity
+from escalation.state import (
+    AcknowledgeRequest,
+    EscalationInput,
+    EscalationRecord,
+    EscalationState,
+    EventKind,
+    NotifyResult,
+    Phase,
+    Resolution,
+    ResolveRequest,
+    Status,
+    StatusView,
+    Step,
+    TimelineEvent,
+)
+
+# --- decisions -----------------------------------------------------------------------
+
+
+def start_tier(policy: EscalationPolicy, severity: Severity) -> int:
+    """The tier an incident of this severity is paged at first."""
+    name = policy.rule(severity).start_tier
+    if name is None:
+        return 0
+    return next(i for i, tier in enumerate(policy.tiers) if tier.name == name)
+
+
+def first_step(policy: EscalationPolicy, severity: Severity) -> Step:
+    return Step(round=0, tier=start_tier(policy, severity), phase=Phase.PRIMARY)
+
+
+def next_tier_step(policy: EscalationPolicy, severity: Severity, step: Step) -> Step | None:
+    """The next tier's primary, or the start of the next round; None once the ladder is spent."""
+    if step.tier + 1 < len(policy.tiers):
+        return Step(round=step.round, tier=step.tier + 1, phase=Phase.PRIMARY)
+    if step.round < policy.repeat:
+        return Step(round=step.round + 1, tier=start_tier(policy, severity), phase=Phase.PRIMARY)
+    return None
+
+
+def next_step(policy: EscalationPolicy, severity: Severity, step: Step) -> Step | None:
+    """Where the ladder goes when ``step`` times out: its backup first, if the tier has one."""
+    if step.phase is Phase.PRIMARY and policy.tiers[step.tier].backup:
+        return Step(round=step.round, tier=step.tier, phase=Phase.BACKUP)
+    return next_tier_step(policy, severity, step)
+
+
+def targets(policy: EscalationPolicy, step: Step) -> list[str]:
+    tier = policy.tiers[step.tier]
+    return list(tier.primary if step.phase is Phase.PRIMARY else tier.backup)
+
+
+def wait_time(policy: EscalationPolicy, severity: Severity, step: Step) -> timedelta:
+    """How long a step waits for an acknowledgement, scaled by severity, never under 1s."""
+    tier = policy.tiers[step.tier]
+    base = tier.ack_timeout if step.phase is Phase.PRIMARY else tier.effective_backup_timeout
+    scaled = timedelta(seconds=round(base.total_seconds() * policy.rule(severity).timeout_scale))
+    return max(scaled, MINIMUM)
+
+
+def idempotency_key(incident_id: str, step: Step) -> str:
+    """Stable per ladder step, so a receiver can drop a page delivered twice."""
+    return f"{incident_id}/r{step.round}/t{step.tier}/{step.phase.value}"
+
+
+# --- transitions ---------------------------------------------------------------------
+
+
+def _event(
+    state: EscalationState, policy: EscalationPolicy, at: datetime, kind: EventKind, **fields: object
+) -> None:
+    state.timeline.append(
+        TimelineEvent(
+            at=at, kind=kind, tier_name=policy.tiers[state.step.tier].name, phase=state.step.phase, **fields
+        )
+    )
+
+
+def begin(start: EscalationInput, now: datetime) -> EscalationState:
+    policy, incident = start.policy, start.incident
+    state = EscalationState(
+        severity=incident.severity, step=first_step(policy, incident.severity), triggered_at=now
+    )
+    _event(
+        state,
+        policy,
+        now,
+        EventKind.TRIGGERED,
+        note=f"{incident.severity.value} on {incident.service}: {incident.title} "
+        f"(policy {policy.name} v{policy.version})",
+    )
+    return state
+
+
+def paging_until(state: EscalationState, deadline: datetime) -> None:
+    state.next_deadline = deadline
+
+
+def record_notified(
+    state: EscalationState, policy: EscalationPolicy, result: NotifyResult, now: datetime
+) -> None:
+    """One ``notified`` event per channel, naming who was reached on it."""
+    for channel in dict.fromkeys(d.channel for d in result.deliveries):
+        reached = [d.responder for d in result.deliveries if d.channel == channel and d.delivered]
+        failed = [d for d in result.deliveries if d.channel == channel and not d.delivered]
+        if reached:
+            _event(state, policy, now, EventKind.NOTIFIED, targets=reached, channel=channel)
+        if failed:
+            _event(
+                state,
+                policy,
+                now,
+                EventKind.NOTIFY_FAILED,
+                channel=channel,
+                targets=[d.responder for d in failed],
+                note="; ".join(f"{d.responder}: {d.detail}" for d in failed),
+            )
+
+
+def record_notify_failed(
+    state: EscalationState, policy: EscalationPolicy, step_targets: list[str], reason: str, now: datetime
+) -> None:
+    _event(state, policy, now, EventKind.NOTIFY_FAILED, targets=step_targets, note=reason)
+
+
+def time_out(state: EscalationState, policy: EscalationPolicy, now: datetime) -> None:
+    """Nobody acknowledged in time: move to the next step, or mark the ladder exhausted."""
+    _event(state, policy, now, EventKind.ACK_TIMEOUT, targets=targets(policy, state.step))
+    _move_to(state, policy, next_step(policy, state.severity, state.step), now)
+
+
+def _move_to(state: EscalationState, policy: EscalationPolicy, step: Step | None, now: datetime) -> None:
+    state.next_deadline = None
+    if step is None:
+        state.status = Status.EXHAUSTED
+        _event(
+            state,
+            policy,
+            now,
+            EventKind.EXHAUSTED,
+            note="every tier was paged without an acknowledgement; still open",
+        )
+        return
+    note = f"round {step.round + 1}" if step.round != state.step.round else ""
+    state.step = step
+    state.status = Status.TRIGGERED
+    _event(state, policy, now, EventKind.ESCALATED, targets=targets(policy, step), note=note)
+
+
+def acknowledge(
+    state: EscalationState, policy: EscalationPolicy, request: AcknowledgeRequest, now: datetime
+) -> None:
+    state.status = Status.ACKNOWLEDGED
+    state.acknowledged_by = request.responder
+    state.acknowledged_at = state.acknowledged_at or now  # time to acknowledge counts the first
+    state.acknowledged_tier = policy.tiers[state.step.tier].name
+    state.next_deadline = now + policy.resolve_deadline if policy.resolve_deadline else None
+    _event(state, policy, now, EventKind.ACKNOWLEDGED, actor=request.responder, note=request.note)
+
+
+def resolve_overdue(state: EscalationState, policy: EscalationPolicy, now: datetime) -> None:
+    """Acknowledged but not resolved by the policy's deadline: hand it to the next tier."""
+    _event(
+        state,
+        policy,
+        now,
+        EventKind.RESOLVE_TIMEOUT,
+        actor=state.acknowledged_by,
+        note=f"not resolved within {format_duration(policy.resolve_deadline)} of acknowledgement",
+    )
+    state.acknowledged_by = None
+    _move_to(state, policy, next_tier_step(policy, state.severity, state.step), now)
+
+
+def resolve(state: EscalationState, policy: EscalationPolicy, request: ResolveRequest, now: datetime) -> None:
+    state.status = Status.RESOLVED
+    state.resolved_by = request.responder
+    state.resolved_at = now
+    state.next_deadline = None
+    state.resolution = Resolution(summary=request.summary.strip(), root_cause=request.root_cause.strip())
+    _event(state, policy, now, EventKind.RESOLVED, actor=request.responder, note=state.resolution.summary)
+
+
+# --- read models ---------------------------------------------------------------------
+
+
+def view(incident_id: str, start: EscalationInput, state: EscalationState) -> StatusView:
+    policy, step = start.policy, state.step
+    paging = targets(policy, step) if state.status is Status.TRIGGERED else []
+    return StatusView(
+        incident_id=incident_id,
+        status=state.status,
+        severity=state.severity,
+        tier_name=policy.tiers[step.tier].name,
+        phase=step.phase,
+        round=step.round,
+        paging=paging,
+        next_deadline=state.next_deadline,
+        acknowledged_by=state.acknowledged_by,
+        acknowledged_at=state.acknowledged_at,
+        resolved_by=state.resolved_by,
+        resolved_at=state.resolved_at,
+        resolution=state.resolution,
+        policy=start.policy_ref,
+        incident=start.incident,
+        timeline=list(state.timeline),
+    )
+
+
+def _seconds_between(start: datetime, end: datetime | None) -> float | None:
+    return None if end is None else (end - start).total_seconds()
+
+
+def record(incident_id: str, start: EscalationInput, state: EscalationState) -> EscalationRecord:
+    return EscalationRecord(
+        incident_id=incident_id,
+        incident=start.incident,
+        policy=start.policy_ref,
+        outcome=state.status,
+        triggered_at=state.triggered_at,
+        acknowledged_at=state.acknowledged_at,
+        acknowledged_by=state.acknowledged_by,
+        acknowledged_tier=state.acknowledged_tier,
+        resolved_at=state.resolved_at,
+        resolved_by=state.resolved_by,
+        resolution=state.resolution,
+        time_to_acknowledge_seconds=_seconds_between(state.triggered_at, state.acknowledged_at),
+        time_to_resolve_seconds=_seconds_between(state.triggered_at, state.resolved_at),
+        timeline=list(state.timeline),
+    )

@@ -1,0 +1,173 @@
+"""Configuration models: incidents, responders, policies and routing.
+
+Every model forbids unknown keys, so a typo in a policy file is an error rather than a
+silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from escalation.durations import Duration
+
+Identifier = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$"),
+]
+"""Ids of responders, services, policies and tiers: lower-case letters, digits, ``.``, ``_``, ``-``."""
+
+
+class Severity(StrEnum):
+    """SEV1 is the most urgent."""
+
+    SEV1 = "SEV1"
+    SEV2 = "SEV2"
+    SEV3 = "SEV3"
+    SEV4 = "SEV4"
+
+
+class Channel(StrEnum):
+    """Where a page is sent. ``console`` writes it to the worker's log."""
+
+    CONSOLE = "console"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Report(Strict):
+    """The facts every page carries, so nobody has to ask twice (5W1H)."""
+
+    what_happened: str = ""
+    where: str = ""
+    started_at: datetime | None = None
+    impact: str = ""
+    actions_taken: str = ""
+    ask: str = ""
+    reporter: str = ""
+
+
+class Incident(Strict):
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    service: Identifier
+    severity: Severity
+    dedup_key: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    summary: str = ""
+    report: Report = Report()
+    source: str = "cli"
+    links: list[str] = []
+
+
+class ContactMethods(Strict):
+    """How a responder is reached. Details stay in the roster, never in workflow history."""
+
+    email: str | None = None
+    phone: str | None = None
+    slack: str | None = None
+
+
+class Responder(Strict):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    contact: ContactMethods = ContactMethods()
+
+
+class Roster(Strict):
+    responders: dict[Identifier, Responder] = Field(min_length=1)
+
+
+class Tier(Strict):
+    name: Identifier
+    primary: list[Identifier] = Field(min_length=1)
+    backup: list[Identifier] = []
+    ack_timeout: Duration
+    backup_timeout: Duration | None = None
+    channels: list[Channel] = Field(default=[Channel.CONSOLE], min_length=1)
+
+    @property
+    def effective_backup_timeout(self) -> timedelta:
+        """The backup waits as long as the primary unless the policy says otherwise."""
+        return self.backup_timeout or self.ack_timeout
+
+
+class SeverityRule(Strict):
+    start_tier: Identifier | None = None
+    timeout_scale: float = Field(default=1.0, gt=0, le=10)
+
+
+class EscalationPolicy(Strict):
+    name: Identifier
+    version: str
+    description: str = ""
+    tiers: list[Tier] = Field(min_length=1)
+    repeat: int = Field(default=0, ge=0, le=20)
+    severities: dict[Severity, SeverityRule] = {}
+    resolve_deadline: Duration | None = None
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @model_validator(mode="after")
+    def _tiers_are_consistent(self) -> EscalationPolicy:
+        seen: dict[str, int] = {}
+        for index, tier in enumerate(self.tiers):
+            if tier.name in seen:
+                raise ValueError(
+                    f"tiers[{index}].name {tier.name!r} repeats tiers[{seen[tier.name]}].name; "
+                    "give every tier a unique name"
+                )
+            seen[tier.name] = index
+        for severity, rule in self.severities.items():
+            if rule.start_tier is not None and rule.start_tier not in seen:
+                raise ValueError(
+                    f"severities.{severity.value}.start_tier {rule.start_tier!r} is not a tier; "
+                    f"use one of {', '.join(seen)}"
+                )
+        return self
+
+    def rule(self, severity: Severity) -> SeverityRule:
+        return self.severities.get(severity, SeverityRule())
+
+    def responders(self) -> set[str]:
+        """Everyone this policy may page, primary or backup, on any tier."""
+        return {target for tier in self.tiers for target in (*tier.primary, *tier.backup)}
+
+    def digest(self) -> str:
+        """A short content hash, so an escalation's history shows exactly which rules applied."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+class Route(Strict):
+    service: Identifier
+    severity: Severity | None = None
+    policy: Identifier
+
+
+class Routing(Strict):
+    default: Identifier
+    routes: list[Route] = []
+
+    def policy_for(self, service: str, severity: Severity) -> str:
+        """The most specific route wins: service and severity, then service, then default."""
+        exact = [r for r in self.routes if r.service == service and r.severity == severity]
+        broad = [r for r in self.routes if r.service == service and r.severity is None]
+        for candidates in (exact, broad):
+            if candidates:
+                return candidates[0].policy
+        return self.default

@@ -1,0 +1,88 @@
+"""How an escalation reads to people: the Web UI's summary and details, the CLI's timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from escalation.models import Incident
+from escalation.state import StatusView
+
+_REPORT_FIELDS = (
+    ("What happened", "what_happened"),
+    ("Where", "where"),
+    ("Started", "started_at"),
+    ("Impact", "impact"),
+    ("Actions taken", "actions_taken"),
+    ("Ask", "ask"),
+    ("Reporter", "reporter"),
+)
+
+
+def headline(incident: Incident) -> str:
+    """One line naming the incident: the Web UI's static summary."""
+    return f"{incident.severity.value} {incident.service}: {incident.title}"
+
+
+def report_lines(incident: Incident) -> list[tuple[str, str]]:
+    """The filled-in report fields, labelled, in reading order."""
+    lines = [("Summary", incident.summary)] if incident.summary else []
+    for label, field in _REPORT_FIELDS:
+        value = getattr(incident.report, field)
+        if value:
+            lines.append((label, _when(value) if isinstance(value, datetime) else str(value)))
+    return lines
+
+
+def report_markdown(incident: Incident) -> str:
+    """The incident report as Markdown: the Web UI's static details."""
+    lines = [f"**{label}:** {value}" for label, value in report_lines(incident)]
+    lines += [f"- {link}" for link in incident.links]
+    return "\n\n".join(lines) or "_No report details were given._"
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "-"
+
+
+def current_details(view: StatusView) -> str:
+    """Markdown for the Web UI's current details: where the escalation stands right now."""
+    lines = [
+        f"**Status:** {view.status.value}",
+        f"**Tier:** {view.tier_name} ({view.phase.value}, round {view.round + 1})",
+        f"**Policy:** {view.policy.name} v{view.policy.version}",
+    ]
+    if view.paging:
+        lines.append(f"**Paging:** {', '.join(view.paging)}")
+    if view.next_deadline:
+        lines.append(f"**Next deadline:** {_when(view.next_deadline)}")
+    if view.acknowledged_by:
+        lines.append(f"**Acknowledged by:** {view.acknowledged_by} at {_when(view.acknowledged_at)}")
+    if view.resolution:
+        lines.append(f"**Resolved by:** {view.resolved_by}: {view.resolution.summary}")
+    return "\n\n".join(lines)
+
+
+def timeline_text(view: StatusView) -> str:
+    """A plain-text rendering of the whole status for a terminal."""
+    out = [
+        f"{view.incident_id}  {headline(view.incident)}",
+        f"status {view.status.value} | tier {view.tier_name} ({view.phase.value}) | "
+        f"policy {view.policy.name} v{view.policy.version}",
+    ]
+    if view.paging:
+        out.append(f"paging {', '.join(view.paging)} until {_when(view.next_deadline)}")
+    if view.acknowledged_by:
+        out.append(f"acknowledged by {view.acknowledged_by}")
+    out.append("")
+    for event in view.timeline:
+        parts = [_when(event.at), f"{event.kind.value:<15}", event.tier_name or ""]
+        if event.actor:
+            parts.append(f"by {event.actor}")
+        if event.targets:
+            parts.append(", ".join(event.targets))
+        if event.channel:
+            parts.append(f"via {event.channel.value}")
+        if event.note:
+            parts.append(f"- {event.note}")
+        out.append("  ".join(p for p in parts if p))
+    return "\n".join(out)

@@ -1,0 +1,38 @@
+"""Process settings from the environment, with defaults that work in a fresh checkout."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+DEFAULT_TASK_QUEUE = "escalations"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    config_dir: Path = Path("config")
+    data_dir: Path = Path(".escalation")
+    database: Path | None = None
+    task_queue: str = DEFAULT_TASK_QUEUE
+    ui_url: str = "http://localhost:8233"
+
+    @property
+    def database_path(self) -> Path:
+        """Where close-out records are kept: ``ESCALATION_DATABASE`` or under the data directory."""
+        return self.database or self.data_dir / "escalations.db"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        names = {
+            "config_dir": "ESCALATION_CONFIG",
+            "data_dir": "ESCALATION_DATA_DIR",
+            "database": "ESCALATION_DATABASE",
+            "task_queue": "ESCALATION_TASK_QUEUE",
+            "ui_url": "ESCALATION_UI_URL",
+        }
+        return cls(**{field: env[var] for field, var in names.items() if env.get(var)})

@@ -1,0 +1,188 @@
+"""What a running escalation knows, and the messages that cross the workflow boundary.
+
+These models are the contract between the workflow, its activities and its clients; they
+travel through Temporal as JSON with the pydantic data converter.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from escalation.models import Channel, EscalationPolicy, Incident, Severity
+
+NOTIFY_ACTIVITY = "notify"
+CLOSE_OUT_ACTIVITY = "close_out"
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Phase(StrEnum):
+    PRIMARY = "primary"
+    BACKUP = "backup"
+
+
+class Step(Message):
+    """A position on the ladder: which pass over the tiers, which tier, primary or backup."""
+
+    round: int
+    tier: int
+    phase: Phase
+
+
+class Status(StrEnum):
+    TRIGGERED = "triggered"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    EXHAUSTED = "exhausted"
+
+
+OPEN_STATUSES = frozenset({Status.TRIGGERED, Status.ACKNOWLEDGED, Status.EXHAUSTED})
+
+
+class EventKind(StrEnum):
+    TRIGGERED = "triggered"
+    NOTIFIED = "notified"
+    NOTIFY_FAILED = "notify_failed"
+    ACK_TIMEOUT = "ack_timeout"
+    ESCALATED = "escalated"
+    EXHAUSTED = "exhausted"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVE_TIMEOUT = "resolve_timeout"
+    RESOLVED = "resolved"
+
+
+class TimelineEvent(Message):
+    at: datetime
+    kind: EventKind
+    tier_name: str | None = None
+    phase: Phase | None = None
+    actor: str | None = None
+    targets: list[str] = []
+    channel: Channel | None = None
+    note: str = ""
+
+
+class PolicyRef(Message):
+    name: str
+    version: str
+    digest: str
+
+
+class EscalationInput(Message):
+    """Everything the workflow starts from: the incident and the policy as it was then."""
+
+    incident: Incident
+    policy: EscalationPolicy
+    policy_digest: str
+
+    @property
+    def policy_ref(self) -> PolicyRef:
+        return PolicyRef(name=self.policy.name, version=self.policy.version, digest=self.policy_digest)
+
+
+class Resolution(Message):
+    summary: str
+    root_cause: str = ""
+
+
+class EscalationState(BaseModel):
+    """The mutable state of one escalation; changed only by the transitions in ``ladder``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Status = Status.TRIGGERED
+    severity: Severity
+    step: Step
+    triggered_at: datetime
+    next_deadline: datetime | None = None
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_tier: str | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    resolution: Resolution | None = None
+    timeline: list[TimelineEvent] = []
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class StatusView(Message):
+    """The whole picture an operator or responder asks for: the ``status`` query's answer."""
+
+    incident_id: str
+    status: Status
+    severity: Severity
+    tier_name: str
+    phase: Phase
+    round: int
+    paging: list[str]
+    next_deadline: datetime | None
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    resolved_by: str | None
+    resolved_at: datetime | None
+    resolution: Resolution | None
+    policy: PolicyRef
+    incident: Incident
+    timeline: list[TimelineEvent]
+
+
+class AcknowledgeRequest(Message):
+    responder: str
+    note: str = ""
+
+
+class ResolveRequest(Message):
+    responder: str
+    summary: str
+    root_cause: str = ""
+
+
+class NotifyRequest(Message):
+    """One page to one ladder step. Carries responder ids only; contacts are looked up later."""
+
+    incident_id: str
+    idempotency_key: str
+    incident: Incident
+    tier_name: str
+    phase: Phase
+    targets: list[str]
+    channels: list[Channel]
+    deadline: datetime
+
+
+class Delivery(Message):
+    responder: str
+    channel: Channel
+    delivered: bool
+    detail: str = ""
+
+
+class NotifyResult(Message):
+    deliveries: list[Delivery]
+
+
+class EscalationRecord(Message):
+    """What the close-out persists: the outcome and the lessons, kept after the workflow ends."""
+
+    incident_id: str
+    incident: Incident
+    policy: PolicyRef
+    outcome: Status
+    triggered_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    acknowledged_tier: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    resolution: Resolution | None
+    time_to_acknowledge_seconds: float | None
+    time_to_resolve_seconds: float | None
+    timeline: list[TimelineEvent]

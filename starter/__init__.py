@@ -1,0 +1,1 @@
+"""The client side: the Python API services import, and the ``escalate`` CLI."""

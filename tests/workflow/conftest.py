@@ -1,0 +1,79 @@
+"""A worker per test on the shared time-skipping server, with the example roster."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from escalation.config import load_config
+from escalation.records import RecordStore
+from escalation.settings import Settings
+from escalation.state import EscalationInput, StatusView
+from starter.api import Escalations
+from tests.support import EXAMPLE_CONFIG
+from worker import build_worker
+from workflows.escalation import EscalationWorkflow
+
+
+@dataclass
+class Ladder:
+    env: WorkflowEnvironment
+    client: Client
+    task_queue: str
+    store: RecordStore
+    api: Escalations
+    started: list[WorkflowHandle] = field(default_factory=list)
+
+    async def start(self, start: EscalationInput) -> WorkflowHandle[EscalationWorkflow, object]:
+        handle = await self.client.start_workflow(
+            EscalationWorkflow.run, start, id=f"incident-{uuid.uuid4().hex[:10]}", task_queue=self.task_queue
+        )
+        self.started.append(handle)
+        return handle
+
+    async def terminate_open(self) -> None:
+        """Open escalations left behind would hold the shared server's clock: their timers fire
+        into a task queue nobody polls any more, and time stops skipping."""
+        for handle in self.started:
+            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                await handle.terminate("test finished")
+
+    async def status(self, handle: WorkflowHandle) -> StatusView:
+        return await handle.query(EscalationWorkflow.status)
+
+    async def until(self, handle: WorkflowHandle, check: Callable[[StatusView], bool]) -> StatusView:
+        """Poll the query until the worker has processed what the test is waiting for.
+
+        This waits for the worker, not for a timeout: escalation timeouts are skipped with
+        ``env.sleep``.
+        """
+        for _ in range(200):
+            view = await self.status(handle)
+            if check(view):
+                return view
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"condition never held; last status: {view.model_dump_json(indent=1)}")
+
+
+def notified(view: StatusView) -> list[list[str]]:
+    return [event.targets for event in view.timeline if event.kind == "notified"]
+
+
+@pytest.fixture
+async def ladder(time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Ladder]:
+    client = time_skipping_env.client
+    task_queue = f"test-{uuid.uuid4().hex[:8]}"
+    config = load_config(EXAMPLE_CONFIG)
+    store = RecordStore(tmp_path / "records.db")
+    api = Escalations(client, config, Settings(task_queue=task_queue))
+    async with build_worker(client, task_queue, config, store):
+        ladder = Ladder(time_skipping_env, client, task_queue, store, api)
+        yield ladder
+        await ladder.terminate_open()

@@ -1,0 +1,148 @@
+"""The escalation ladder on the time-skipping test server: every path a user would notice."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+from escalation.models import Severity
+from escalation.state import AcknowledgeRequest, EventKind, Status
+from tests.support import incident, policy, start_input
+from tests.workflow.conftest import Ladder, notified
+from workflows.escalation import EscalationWorkflow
+
+
+async def test_acknowledged_at_first_tier_stops_the_ladder(ladder: Ladder) -> None:
+    handle = await ladder.start(start_input())
+    await ladder.until(handle, lambda v: notified(v) == [["ana"]])
+
+    view = await ladder.api.acknowledge(handle.id, "ana", note="looking")
+
+    assert view.status is Status.ACKNOWLEDGED
+    assert view.acknowledged_by == "ana"
+    await ladder.env.sleep(timedelta(hours=5))
+    after = await ladder.status(handle)
+    assert after.status is Status.ACKNOWLEDGED
+    assert notified(after) == [["ana"]], "nobody else may be paged once acknowledged"
+
+
+async def test_unanswered_pages_climb_backup_then_next_tier_in_order(ladder: Ladder) -> None:
+    handle = await ladder.start(start_input())
+    await ladder.until(handle, lambda v: len(notified(v)) == 1)
+
+    await ladder.env.sleep(timedelta(hours=2))
+    view = await ladder.until(handle, lambda v: v.status is Status.EXHAUSTED)
+
+    assert notified(view) == [["ana"], ["ben"], ["sofia"], ["sam"], ["dba-kim", "net-lee"]]
+    kinds = [e.kind for e in view.timeline]
+    assert kinds.count(EventKind.ACK_TIMEOUT) == 5
+    assert kinds[-1] is EventKind.EXHAUSTED
+    pages = [e for e in view.timeline if e.kind is EventKind.NOTIFIED]
+    gaps = [(b.at - a.at).total_seconds() for a, b in itertools.pairwise(pages)]
+    assert [round(g / 60) for g in gaps] == [15, 10, 10, 10], "each step waits its own timeout"
+    assert [e.tier_name for e in pages] == [
+        "frontline",
+        "frontline",
+        "supervisor",
+        "supervisor",
+        "specialist",
+    ]
+
+
+async def test_severity_picks_start_tier_and_scales_timeouts(ladder: Ladder) -> None:
+    handle = await ladder.start(start_input(i=incident(Severity.SEV1)))
+    await ladder.until(handle, lambda v: len(notified(v)) == 1)
+
+    await ladder.env.sleep(timedelta(minutes=6))
+    view = await ladder.until(handle, lambda v: len(notified(v)) == 2)
+
+    assert notified(view) == [["sofia"], ["sam"]]
+    pages = [e for e in view.timeline if e.kind is EventKind.NOTIFIED]
+    assert round((pages[1].at - pages[0].at).total_seconds() / 60) == 5, "SEV1 halves 10m"
+
+
+async def test_repeat_walks_the_ladder_again_then_exhausts(ladder: Ladder) -> None:
+    twice = policy(
+        repeat=1,
+        tiers=[
+            {"name": "frontline", "primary": ["ana"], "ack_timeout": "5m"},
+            {"name": "supervisor", "primary": ["sofia"], "ack_timeout": "5m"},
+        ],
+    )
+    handle = await ladder.start(start_input(twice))
+    await ladder.until(handle, lambda v: len(notified(v)) == 1)
+
+    await ladder.env.sleep(timedelta(hours=1))
+    view = await ladder.until(handle, lambda v: v.status is Status.EXHAUSTED)
+
+    assert notified(view) == [["ana"], ["sofia"], ["ana"], ["sofia"]]
+    assert view.round == 1
+    assert (await handle.describe()).status.name == "RUNNING", "exhausted stays open"
+
+
+async def test_acknowledge_and_resolve_after_exhaustion(ladder: Ladder) -> None:
+    handle = await ladder.start(start_input())
+    await ladder.until(handle, lambda v: len(notified(v)) == 1)
+    await ladder.env.sleep(timedelta(hours=2))
+    await ladder.until(handle, lambda v: v.status is Status.EXHAUSTED)
+
+    acked = await ladder.api.acknowledge(handle.id, "net-lee")
+    assert acked.status is Status.ACKNOWLEDGED
+    resolved = await ladder.api.resolve(handle.id, "net-lee", "failed over to replica")
+    assert resolved.status is Status.RESOLVED
+    record = await handle.result()
+    assert record.outcome is Status.RESOLVED
+    assert record.acknowledged_tier == "specialist"
+
+
+async def test_resolve_closes_out_with_the_full_record(ladder: Ladder) -> None:
+    handle = await ladder.start(start_input())
+    await ladder.until(handle, lambda v: len(notified(v)) == 1)
+    await ladder.env.sleep(timedelta(minutes=20))
+    await ladder.until(handle, lambda v: notified(v) == [["ana"], ["ben"]])
+    await ladder.api.acknowledge(handle.id, "ben")
+    await ladder.env.sleep(timedelta(minutes=30))
+
+    await ladder.api.resolve(handle.id, "ben", "restarted the primary", root_cause="disk full")
+    await handle.result()
+
+    saved = ladder.store.latest(handle.id)
+    assert saved is not None
+    assert saved.outcome is Status.RESOLVED
+    assert (saved.acknowledged_by, saved.acknowledged_tier, saved.resolved_by) == ("ben", "frontline", "ben")
+    assert saved.resolution is not None and saved.resolution.root_cause == "disk full"
+    assert (saved.policy.name, saved.policy.version) == ("test", "7")
+    assert round(saved.time_to_acknowledge_seconds / 60) == 20
+    assert round(saved.time_to_resolve_seconds / 60) == 50
+    assert [e.kind for e in saved.timeline][-1] is EventKind.RESOLVED
+
+
+async def test_signals_acknowledge_and_ignore_strangers(ladder: Ladder) -> None:
+    handle = await ladder.start(start_input())
+    await ladder.until(handle, lambda v: len(notified(v)) == 1)
+
+    await handle.signal("acknowledge", AcknowledgeRequest(responder="mallory"))
+    await handle.signal("acknowledge", AcknowledgeRequest(responder="sofia", note="on it"))
+    view = await ladder.until(handle, lambda v: v.status is Status.ACKNOWLEDGED)
+
+    assert view.acknowledged_by == "sofia"
+    acks = [e for e in view.timeline if e.kind is EventKind.ACKNOWLEDGED]
+    assert [(e.actor, e.note) for e in acks] == [("sofia", "on it")]
+
+    await handle.signal(EscalationWorkflow.resolve_signal, {"responder": "sofia", "summary": "fixed"})
+    record = await handle.result()
+    assert record.resolved_by == "sofia"
+
+
+async def test_resolve_deadline_re_escalates_an_unresolved_acknowledgement(ladder: Ladder) -> None:
+    handle = await ladder.start(start_input(policy(resolve_deadline="1h")))
+    await ladder.until(handle, lambda v: len(notified(v)) == 1)
+    await ladder.api.acknowledge(handle.id, "ana")
+
+    await ladder.env.sleep(timedelta(minutes=61))
+    view = await ladder.until(handle, lambda v: notified(v) == [["ana"], ["sofia"]])
+
+    assert view.status is Status.TRIGGERED
+    assert view.tier_name == "supervisor"
+    assert view.acknowledged_by is None
+    assert EventKind.RESOLVE_TIMEOUT in [e.kind for e in view.timeline]

@@ -1,0 +1,64 @@
+"""Runs a worker: every workflow and activity of the escalation orchestrator on one task queue.
+
+    python worker.py
+
+Connects with Temporal's standard environment configuration (TEMPORAL_ADDRESS,
+TEMPORAL_NAMESPACE, TLS, TEMPORAL_API_KEY, TOML profiles) and reads ESCALATION_* settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.close_out import CloseOut
+from activities.notify import Notifier
+from escalation.config import Config, ConfigError, load_config
+from escalation.connection import ConnectionProblem, connect, ensure_search_attributes
+from escalation.logs import configure_logging
+from escalation.records import RecordStore
+from escalation.settings import Settings
+from workflows.escalation import EscalationWorkflow
+
+
+def build_worker(client: Client, task_queue: str, config: Config, store: RecordStore) -> Worker:
+    """The one place that decides which workflows and activities a worker runs."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[EscalationWorkflow],
+        activities=[Notifier(config.roster).notify, CloseOut(store).close_out],
+    )
+
+
+async def serve(settings: Settings) -> None:
+    config = load_config(settings.config_dir)
+    client = await connect()
+    await ensure_search_attributes(client)
+    log = structlog.get_logger().bind(task_queue=settings.task_queue, namespace=client.namespace)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with build_worker(client, settings.task_queue, config, RecordStore(settings.database_path)):
+        log.info("worker ready", policies=sorted(config.policies), database=str(settings.database_path))
+        await stop.wait()
+        log.info("worker stopping")
+
+
+def main() -> None:
+    configure_logging()
+    try:
+        asyncio.run(serve(Settings.from_env()))
+    except (ConfigError, ConnectionProblem) as error:
+        print(f"worker: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
