@@ -115,7 +115,7 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[st
 
 
 _FRIENDLY = {
-    "string_pattern_mismatch": "use lower-case letters, digits, '.', '_' or '-' (for example 'frontline')",
+    "string_pattern_mismatch": "use lower-case letters, digits, '.', '_' or '-' (for example 'checkout-api')",
     "missing": "is required; add it",
     "too_short": "must not be empty; add at least one entry",
 }

@@ -31,8 +31,9 @@ async def connect(target: str | None = None) -> Client:
     try:
         return await Client.connect(**config, data_converter=pydantic_data_converter)
     except RuntimeError as error:
+        reason = "connection refused" if "refused" in str(error).lower() else str(error)
         raise ConnectionProblem(
-            f"cannot reach Temporal at {config['target_host']} ({error}); start it with "
+            f"cannot reach Temporal at {config['target_host']} ({reason}); start it with "
             "'escalate up' or set TEMPORAL_ADDRESS to a running server"
         ) from None
 

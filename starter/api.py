@@ -44,17 +44,21 @@ def incident_id_for(incident: Incident) -> str:
 
 
 class Escalations:
-    def __init__(self, client: Client, config: Config, settings: Settings) -> None:
+    def __init__(self, client: Client, settings: Settings, config: Config | None = None) -> None:
         self._client = client
-        self._config = config
         self._settings = settings
+        self._config = config
 
     @classmethod
-    async def connect(cls, settings: Settings | None = None) -> Escalations:
-        """Load the configuration first, so a bad policy fails before anything is started."""
-        settings = settings or Settings.from_env()
-        config = load_config(settings.config_dir)
-        return cls(await connect(), config, settings)
+    async def connect(cls, settings: Settings | None = None, config: Config | None = None) -> Escalations:
+        return cls(await connect(), settings or Settings.from_env(), config)
+
+    @property
+    def config(self) -> Config:
+        """Policies are needed only to open an escalation; acknowledging never depends on them."""
+        if self._config is None:
+            self._config = load_config(self._settings.config_dir)
+        return self._config
 
     def ui_url(self, incident_id: str) -> str:
         base = self._settings.ui_url.rstrip("/")
@@ -62,7 +66,7 @@ class Escalations:
 
     async def trigger(self, incident: Incident, policy: str | None = None) -> Opened:
         """Open an escalation under the routed (or named) policy, snapshotted as it is now."""
-        chosen = self._config.policy_for(incident.service, incident.severity, policy)
+        chosen = self.config.policy_for(incident.service, incident.severity, policy)
         incident_id = incident_id_for(incident)
         start = EscalationInput(incident=incident, policy=chosen, policy_digest=chosen.digest())
         try:

@@ -72,7 +72,7 @@ async def ladder(time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> Asyn
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
     config = load_config(EXAMPLE_CONFIG)
     store = RecordStore(tmp_path / "records.db")
-    api = Escalations(client, config, Settings(task_queue=task_queue))
+    api = Escalations(client, Settings(task_queue=task_queue), config)
     async with build_worker(client, task_queue, config, store):
         ladder = Ladder(time_skipping_env, client, task_queue, store, api)
         yield ladder
