@@ -216,4 +216,9 @@ def run(argv: list[str] | None = None) -> int:
 
 def main() -> None:
     configure_logging()
-    sys.exit(run())
+    code = run()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter teardown: the Temporal client's native threads can abort a finalizing
+    # interpreter ("PyGILState_Release ... finalizing"), turning a success into exit code -6.
+    os._exit(code)
