@@ -55,6 +55,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[object, object]:
     seen: set[object] = set()
     for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults` is resolved by PyYAML itself
+            continue
         key = loader.construct_object(key_node)
         if key in seen:
             raise yaml.constructor.ConstructorError(
@@ -83,6 +85,8 @@ def read_yaml(path: Path) -> object:
 def field_path(loc: tuple[int | str, ...]) -> str:
     text = ""
     for part in loc:
+        if part == "[key]":  # pydantic's marker for an invalid mapping key: the key is already named
+            continue
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text or "(top level)"
 
@@ -160,14 +164,21 @@ def _load_file(path: Path, model: type[M], problems: list[str]) -> M | None:
     return _parse(model, data, str(path), problems)
 
 
-def _load_policies(directory: Path, problems: list[str]) -> dict[str, tuple[EscalationPolicy, Path]]:
-    """Every policy by name, with the file it came from (for messages about it)."""
+def _load_policies(
+    directory: Path, problems: list[str]
+) -> tuple[dict[str, tuple[EscalationPolicy, Path]], set[str]]:
+    """Every valid policy by name with its file, and the names of all policy files found.
+
+    A route to a policy whose file is invalid is not reported again as a missing policy.
+    """
     policy_dir = directory / POLICY_DIR
     files = sorted(policy_dir.glob("*.yaml")) + sorted(policy_dir.glob("*.yml"))
     if not files:
         problems.append(f"{policy_dir}: no policy files (*.yaml); add at least one policy")
     policies: dict[str, tuple[EscalationPolicy, Path]] = {}
+    found: set[str] = set()
     for path in files:
+        found.add(path.stem)
         try:
             data = read_yaml(path)
         except ConfigError as error:
@@ -175,6 +186,7 @@ def _load_policies(directory: Path, problems: list[str]) -> dict[str, tuple[Esca
             continue
         if isinstance(data, dict):
             data.setdefault("name", path.stem)
+            found.add(str(data["name"]))
         policy = _parse(EscalationPolicy, data, str(path), problems)
         if policy is None:
             continue
@@ -185,7 +197,7 @@ def _load_policies(directory: Path, problems: list[str]) -> dict[str, tuple[Esca
             )
             continue
         policies[policy.name] = (policy, path)
-    return policies
+    return policies, found
 
 
 def _check_targets(
@@ -202,13 +214,13 @@ def _check_targets(
                         )
 
 
-def _check_routes(routing: Routing, policies: dict[str, object], source: str, problems: list[str]) -> None:
-    known = ", ".join(sorted(policies)) or "(none defined)"
+def _check_routes(routing: Routing, found: set[str], source: str, problems: list[str]) -> None:
+    known = ", ".join(sorted(found)) or "(none defined)"
     refs = [("default", routing.default)] + [
         (f"routes[{i}].policy", route.policy) for i, route in enumerate(routing.routes)
     ]
     for path, name in refs:
-        if name not in policies:
+        if name not in found:
             problems.append(f"{source}: {path}: policy {name!r} does not exist; use one of: {known}")
 
 
@@ -224,11 +236,11 @@ def load_config(directory: Path) -> Config:
     problems: list[str] = []
     roster = _load_file(directory / ROSTER_FILE, Roster, problems)
     routing = _load_file(directory / ROUTING_FILE, Routing, problems)
-    policies = _load_policies(directory, problems)
+    policies, found = _load_policies(directory, problems)
     if roster is not None:
         _check_targets(policies, roster, problems)
     if routing is not None:
-        _check_routes(routing, policies, str(directory / ROUTING_FILE), problems)
+        _check_routes(routing, found, str(directory / ROUTING_FILE), problems)
     if problems or roster is None or routing is None:
         raise ConfigError(problems)
     return Config(

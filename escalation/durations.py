@@ -13,6 +13,7 @@ from typing import Annotated
 from pydantic import BeforeValidator, PlainSerializer
 
 MINIMUM = timedelta(seconds=1)
+MAXIMUM = timedelta(days=365)
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _PATTERN = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _HINT = 'write it like "45s", "15m" or "1h30m" (units d, h, m, s, largest first)'
@@ -29,6 +30,8 @@ def parse_duration(text: str) -> timedelta:
     )
     if seconds < MINIMUM.total_seconds():
         raise ValueError(f"{text!r} is too short: the smallest duration is 1s")
+    if seconds > MAXIMUM.total_seconds():
+        raise ValueError(f"{text!r} is too long: the longest duration is {format_duration(MAXIMUM)}")
     return timedelta(seconds=seconds)
 
 
