@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -69,16 +69,22 @@ class EscalationWorkflow:
     # --- the ladder ------------------------------------------------------------------
 
     async def _page_current_step(self) -> None:
+        """Page the step's targets, then wait out the rest of the step's time for an answer.
+
+        The deadline is set before paging, so a slow notification eats into the wait
+        instead of stretching the step beyond the policy's timeout.
+        """
         step = self._state.step
         wait = ladder.wait_time(self._policy, self._state.severity, step)
-        await self._notify(wait)
+        deadline = workflow.now() + wait
+        ladder.paging_until(self._state, deadline)
+        self._publish()
+        await self._notify(deadline, notify_budget(wait))
         if self._state.status is not Status.TRIGGERED or self._state.step != step:
             return
-        ladder.paging_until(self._state, workflow.now() + wait)
-        self._publish()
         answered = await self._until(
             lambda: self._state.status is not Status.TRIGGERED or self._state.step != step,
-            wait,
+            max(deadline - workflow.now(), timedelta(seconds=1)),
             f"await acknowledgement from {', '.join(ladder.targets(self._policy, step))}",
         )
         if not answered:
@@ -97,7 +103,7 @@ class EscalationWorkflow:
         if not resolved:
             ladder.resolve_overdue(self._state, self._policy, workflow.now())
 
-    async def _notify(self, wait: timedelta) -> None:
+    async def _notify(self, deadline: datetime, budget: timedelta) -> None:
         step = self._state.step
         tier = self._policy.tiers[step.tier]
         targets = ladder.targets(self._policy, step)
@@ -109,7 +115,7 @@ class EscalationWorkflow:
             phase=step.phase,
             targets=targets,
             channels=list(tier.channels),
-            deadline=workflow.now() + wait,
+            deadline=deadline,
         )
         channels = ", ".join(c.value for c in tier.channels)
         try:
@@ -117,8 +123,8 @@ class EscalationWorkflow:
                 NOTIFY_ACTIVITY,
                 request,
                 result_type=NotifyResult,
-                start_to_close_timeout=min(NOTIFY_ATTEMPT_LIMIT, notify_budget(wait)),
-                schedule_to_close_timeout=notify_budget(wait),
+                start_to_close_timeout=min(NOTIFY_ATTEMPT_LIMIT, budget),
+                schedule_to_close_timeout=budget,
                 retry_policy=NOTIFY_RETRY,
                 summary=f"notify tier {tier.name} ({step.phase.value}): {', '.join(targets)} via {channels}",
             )
@@ -144,13 +150,16 @@ class EscalationWorkflow:
         return workflow.info().workflow_id
 
     def _publish(self) -> None:
-        """Keep search attributes and the Web UI's current details in step with the state."""
+        """Keep search attributes and the Web UI's current details in step with the state.
+
+        Search attributes are upserted (an event in history) only when one of them changes;
+        current details live outside history and are simply replaced.
+        """
         state = self._state
-        snapshot = (state.status, state.step, state.acknowledged_by, len(state.timeline))
-        if snapshot == self._published:
-            return
-        self._published = snapshot
-        workflow.upsert_search_attributes(visibility.updates(self._start.incident, state))
+        indexed = (state.status, state.step.tier, state.acknowledged_by)
+        if indexed != self._published:
+            self._published = indexed
+            workflow.upsert_search_attributes(visibility.updates(self._start.incident, state))
         workflow.set_current_details(current_details(self._view()))
 
     def _view(self) -> StatusView:
