@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from escalation.models import Incident
-from escalation.state import StatusView
+from escalation.state import Status, StatusView
 
 _REPORT_FIELDS = (
     ("What happened", "what_happened"),
@@ -55,6 +55,8 @@ def current_details(view: StatusView) -> str:
         lines.append(f"**Paging:** {', '.join(view.paging)}")
     if view.next_deadline:
         lines.append(f"**Next deadline:** {_when(view.next_deadline)}")
+    if view.status is Status.EXHAUSTED:
+        lines.append("Every tier was paged without an answer; anyone in the policy can still acknowledge.")
     if view.acknowledged_by:
         lines.append(f"**Acknowledged by:** {view.acknowledged_by} at {_when(view.acknowledged_at)}")
     if view.resolution:

@@ -1,0 +1,66 @@
+"""How an escalation reads in the Web UI and the terminal."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from escalation import ladder
+from escalation.reports import current_details, headline, report_markdown, timeline_text
+from escalation.state import AcknowledgeRequest
+from tests.support import incident, policy, start_input
+
+T0 = datetime(2026, 11, 25, 3, 12, tzinfo=UTC)
+
+
+def test_headline_names_severity_service_and_title() -> None:
+    assert headline(incident()) == "SEV2 payments: Checkout database unreachable"
+
+
+def test_report_markdown_lists_only_the_filled_in_fields_in_reading_order() -> None:
+    text = report_markdown(incident(links=["https://status.example.com/1"]))
+    assert text.splitlines()[::2] == [
+        "**Summary:** Primary Postgres refuses connections",
+        "**What happened:** connection refused",
+        "**Impact:** checkout failing",
+        "**Ask:** restore the primary",
+        "- https://status.example.com/1",
+    ]
+    assert "Where" not in text
+
+
+def test_report_markdown_says_when_nothing_was_reported() -> None:
+    bare = incident(summary="", report={})
+    assert report_markdown(bare) == "_No report details were given._"
+
+
+def test_current_details_while_paging_name_who_and_until_when() -> None:
+    start = start_input()
+    state = ladder.begin(start, T0)
+    ladder.paging_until(state, T0 + timedelta(minutes=15))
+    details = current_details(ladder.view("incident-x", start, state))
+    assert "**Status:** triggered" in details
+    assert "**Tier:** frontline (primary, round 1)" in details
+    assert "**Paging:** ana" in details
+    assert "**Next deadline:** 2026-11-25 03:27:00 UTC" in details
+
+
+def test_current_details_of_an_exhausted_ladder_say_it_is_still_open() -> None:
+    one_tier = policy(severities={}, tiers=[{"name": "frontline", "primary": ["ana"], "ack_timeout": "1m"}])
+    start = start_input(one_tier)
+    state = ladder.begin(start, T0)
+    ladder.time_out(state, one_tier, T0 + timedelta(minutes=1))
+    details = current_details(ladder.view("incident-x", start, state))
+    assert "**Status:** exhausted" in details
+    assert "anyone in the policy can still acknowledge" in details
+    assert "Paging" not in details
+
+
+def test_timeline_text_has_one_line_per_event_with_actor_and_note() -> None:
+    start = start_input()
+    state = ladder.begin(start, T0)
+    ladder.acknowledge(state, start.policy, AcknowledgeRequest(responder="ana", note="on it"), T0)
+    text = timeline_text(ladder.view("incident-x", start, state))
+    assert text.splitlines()[0] == "incident-x  SEV2 payments: Checkout database unreachable"
+    assert "acknowledged by ana" in text
+    assert text.splitlines()[-1].startswith("2026-11-25 03:12:00 UTC  acknowledged")
+    assert text.splitlines()[-1].endswith("by ana  - on it")
