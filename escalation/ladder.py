@@ -13,14 +13,20 @@ from escalation.durations import MINIMUM, format_duration
 from escalation.models import EscalationPolicy, Severity
 from escalation.state import (
     AcknowledgeRequest,
+    CancelRequest,
+    EscalateRequest,
     EscalationInput,
     EscalationRecord,
     EscalationState,
     EventKind,
+    NoteRequest,
     NotifyResult,
+    OccurrenceRequest,
     Phase,
+    ReassignRequest,
     Resolution,
     ResolveRequest,
+    SeverityRequest,
     Status,
     StatusView,
     Step,
@@ -142,8 +148,11 @@ def time_out(state: EscalationState, policy: EscalationPolicy, now: datetime) ->
     _move_to(state, policy, next_step(policy, state.severity, state.step), now)
 
 
-def _move_to(state: EscalationState, policy: EscalationPolicy, step: Step | None, now: datetime) -> None:
+def _move_to(state: EscalationState, policy: EscalationPolicy, step: Step | None, now: datetime,
+             actor: str | None = None, reason: str = "") -> None:  # fmt: skip
+    """Page a new step from now on (or mark the ladder spent); anyone holding it lets go."""
     state.next_deadline = None
+    state.acknowledged_by = None
     if step is None:
         state.status = Status.EXHAUSTED
         _event(
@@ -154,10 +163,12 @@ def _move_to(state: EscalationState, policy: EscalationPolicy, step: Step | None
             note="every tier was paged without an acknowledgement; still open",
         )
         return
-    note = f"round {step.round + 1}" if step.round != state.step.round else ""
+    round_note = f"round {step.round + 1}" if step.round != state.step.round else ""
     state.step = step
+    state.highest_tier = max(state.highest_tier, step.tier)
     state.status = Status.TRIGGERED
-    _event(state, policy, now, EventKind.ESCALATED, targets=targets(policy, step), note=note)
+    note = "; ".join(part for part in (reason, round_note) if part)
+    _event(state, policy, now, EventKind.ESCALATED, actor=actor, targets=targets(policy, step), note=note)
 
 
 def acknowledge(
@@ -181,7 +192,6 @@ def resolve_overdue(state: EscalationState, policy: EscalationPolicy, now: datet
         actor=state.acknowledged_by,
         note=f"not resolved within {format_duration(policy.resolve_deadline)} of acknowledgement",
     )
-    state.acknowledged_by = None
     _move_to(state, policy, next_tier_step(policy, state.severity, state.step), now)
 
 
@@ -192,6 +202,65 @@ def resolve(state: EscalationState, policy: EscalationPolicy, request: ResolveRe
     state.next_deadline = None
     state.resolution = Resolution(summary=request.summary.strip(), root_cause=request.root_cause.strip())
     _event(state, policy, now, EventKind.RESOLVED, actor=request.responder, note=state.resolution.summary)
+
+
+def escalate_now(state: EscalationState, policy: EscalationPolicy, request: EscalateRequest,
+                 now: datetime) -> None:  # fmt: skip
+    """Hand the incident to the next tier at once; that tier must acknowledge again."""
+    step = Step(round=state.step.round, tier=state.step.tier + 1, phase=Phase.PRIMARY)
+    _move_to(state, policy, step, now, actor=request.responder, reason=request.reason.strip())
+
+
+def add_note(state: EscalationState, policy: EscalationPolicy, request: NoteRequest, now: datetime) -> None:
+    _event(state, policy, now, EventKind.NOTE, actor=request.responder, note=request.text.strip())
+
+
+def change_severity(state: EscalationState, policy: EscalationPolicy, request: SeverityRequest,
+                    now: datetime) -> None:  # fmt: skip
+    """Rescale what is left of the current wait; a raise may also move up to the severity's start tier.
+
+    Lowering the severity never pages anyone new: it only lengthens the waits.
+    """
+    old, new = state.severity, request.severity
+    ratio = policy.rule(new).timeout_scale / policy.rule(old).timeout_scale
+    state.severity = new
+    if state.next_deadline is not None:
+        remaining = max(state.next_deadline - now, timedelta(0))
+        state.next_deadline = now + max(remaining * ratio, MINIMUM)
+    _event(state, policy, now, EventKind.SEVERITY_CHANGED, actor=request.responder,
+           note=f"{old.value} -> {new.value}: {request.reason.strip()}")  # fmt: skip
+    raised = list(Severity).index(new) < list(Severity).index(old)
+    start = start_tier(policy, new)
+    if raised and state.status is Status.TRIGGERED and start > state.step.tier:
+        step = Step(round=state.step.round, tier=start, phase=Phase.PRIMARY)
+        reason = f"{new.value} starts at tier {policy.tiers[start].name}"
+        _move_to(state, policy, step, now, actor=request.responder, reason=reason)
+
+
+def reassign(
+    state: EscalationState, policy: EscalationPolicy, request: ReassignRequest, now: datetime
+) -> None:
+    _event(state, policy, now, EventKind.REASSIGNED, actor=request.responder, targets=[request.to],
+           note=f"from {state.acknowledged_by} to {request.to}")  # fmt: skip
+    state.acknowledged_by = request.to
+
+
+def cancel(state: EscalationState, policy: EscalationPolicy, request: CancelRequest, now: datetime) -> None:
+    """A false alarm: closed through the close-out with outcome ``cancelled``."""
+    state.status = Status.CANCELLED
+    state.resolved_by = request.responder
+    state.resolved_at = now
+    state.next_deadline = None
+    state.resolution = Resolution(summary=request.reason.strip())
+    _event(state, policy, now, EventKind.CANCELLED, actor=request.responder, note=state.resolution.summary)
+
+
+def repeat_occurrence(state: EscalationState, policy: EscalationPolicy, request: OccurrenceRequest,
+                      now: datetime) -> None:  # fmt: skip
+    """The same incident was triggered again while open: count it, page nobody."""
+    state.occurrences += 1
+    source = f" from {request.source}" if request.source else ""
+    _event(state, policy, now, EventKind.REPEATED, note=f"occurrence {state.occurrences}{source}")
 
 
 # --- read models ---------------------------------------------------------------------
@@ -208,6 +277,7 @@ def view(incident_id: str, start: EscalationInput, state: EscalationState) -> St
         phase=step.phase,
         round=step.round,
         paging=paging,
+        occurrences=state.occurrences,
         next_deadline=state.next_deadline,
         acknowledged_by=state.acknowledged_by,
         acknowledged_at=state.acknowledged_at,

@@ -1,41 +1,156 @@
 """Who may do what to an escalation. Each check returns the reason for refusal, or None.
 
+Only responders named in the incident's policy act at all. Acknowledging is open to the
+targets of every tier the ladder has reached (a page to the frontline stays answerable after
+the ladder moved on). Steering the incident (escalate, reassign, change severity, resolve,
+cancel) belongs to whoever holds the acknowledgement and to the current and higher tiers.
+Notes are open to everyone in the policy.
+
 Update validators raise these reasons to the caller; signal handlers log them and ignore
 the signal, so a bad fire-and-forget call never changes an escalation.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from escalation.models import EscalationPolicy
-from escalation.state import AcknowledgeRequest, EscalationState, ResolveRequest, Status
+from escalation.state import (
+    AcknowledgeRequest,
+    CancelRequest,
+    EscalateRequest,
+    EscalationState,
+    NoteRequest,
+    OccurrenceRequest,
+    ReassignRequest,
+    ResolveRequest,
+    SeverityRequest,
+    Status,
+)
 
 
-def _not_in_policy(policy: EscalationPolicy, responder: str) -> str | None:
-    allowed = policy.responders()
+def _tier_targets(policy: EscalationPolicy, tiers: range) -> list[str]:
+    return list(dict.fromkeys(t for i in tiers for t in (*policy.tiers[i].primary, *policy.tiers[i].backup)))
+
+
+def may_acknowledge(policy: EscalationPolicy, state: EscalationState) -> list[str]:
+    """Targets of every tier up to the highest the ladder has paged."""
+    return _tier_targets(policy, range(max(state.step.tier, state.highest_tier) + 1))
+
+
+def may_steer(policy: EscalationPolicy, state: EscalationState) -> list[str]:
+    """The acknowledger, then everyone on the current tier and above."""
+    holder = [state.acknowledged_by] if state.acknowledged_by else []
+    return list(dict.fromkeys([*holder, *_tier_targets(policy, range(state.step.tier, len(policy.tiers)))]))
+
+
+def _who(responder: str, action: str, allowed: Iterable[str], policy: EscalationPolicy,
+         state: EscalationState) -> str | None:  # fmt: skip
+    allowed = list(allowed)
     if responder in allowed:
         return None
-    return (
-        f"responder {responder!r} is not a target of policy {policy.name!r}; "
-        f"act as one of: {', '.join(sorted(allowed))}"
-    )
+    if responder not in policy.responders():
+        return (
+            f"responder {responder!r} is not a target of policy {policy.name!r}; "
+            f"act as one of: {', '.join(sorted(policy.responders()))}"
+        )
+    tier = policy.tiers[state.step.tier].name
+    return f"{responder} may not {action} at tier {tier}; ask one of: {', '.join(allowed)}"
 
 
-def acknowledge_refusal(
-    policy: EscalationPolicy, state: EscalationState, request: AcknowledgeRequest
-) -> str | None:
-    if state.status is Status.RESOLVED:
-        return f"the incident is already resolved by {state.resolved_by}; nothing to acknowledge"
+def _closed(state: EscalationState) -> str | None:
+    if state.status in (Status.RESOLVED, Status.CANCELLED):
+        return f"the incident is already {state.status.value} by {state.resolved_by}"
+    return None
+
+
+def _blank(text: str, field: str, flag: str) -> str | None:
+    return None if text.strip() else f"{field} is empty: {flag}"
+
+
+def acknowledge_refusal(policy: EscalationPolicy, state: EscalationState,
+                        request: AcknowledgeRequest) -> str | None:  # fmt: skip
+    if closed := _closed(state):
+        return f"{closed}; nothing to acknowledge"
     if state.status is Status.ACKNOWLEDGED:
         return (
             f"the incident is already acknowledged by {state.acknowledged_by}; "
             "ask them to hand it over or resolve it"
         )
-    return _not_in_policy(policy, request.responder)
+    return _who(request.responder, "acknowledge", may_acknowledge(policy, state), policy, state)
 
 
 def resolve_refusal(policy: EscalationPolicy, state: EscalationState, request: ResolveRequest) -> str | None:
-    if state.status is Status.RESOLVED:
-        return f"the incident is already resolved by {state.resolved_by}"
-    if not request.summary.strip():
-        return "summary is empty: say in a sentence what fixed it (--summary TEXT)"
-    return _not_in_policy(policy, request.responder)
+    return (
+        _closed(state)
+        or _blank(request.summary, "summary", "say in a sentence what fixed it (--summary TEXT)")
+        or _who(request.responder, "resolve", may_steer(policy, state), policy, state)
+    )
+
+
+def escalate_refusal(
+    policy: EscalationPolicy, state: EscalationState, request: EscalateRequest
+) -> str | None:
+    if closed := _closed(state):
+        return closed
+    if state.step.tier == len(policy.tiers) - 1:
+        return (
+            f"tier {policy.tiers[-1].name} is the last tier of policy {policy.name!r}; "
+            "there is no higher tier to hand it to"
+        )
+    return _blank(request.reason, "reason", "say why it needs the next tier (--reason TEXT)") or _who(
+        request.responder, "escalate", may_steer(policy, state), policy, state
+    )
+
+
+def note_refusal(policy: EscalationPolicy, state: EscalationState, request: NoteRequest) -> str | None:
+    return (
+        _closed(state)
+        or _blank(request.text, "note", "write what was tried or learned")
+        or _who(request.responder, "add notes", sorted(policy.responders()), policy, state)
+    )
+
+
+def severity_refusal(
+    policy: EscalationPolicy, state: EscalationState, request: SeverityRequest
+) -> str | None:
+    if closed := _closed(state):
+        return closed
+    if request.severity is state.severity:
+        return f"the incident is already {state.severity.value}; pick another severity"
+    return _blank(request.reason, "reason", "say why the severity changes (--reason TEXT)") or _who(
+        request.responder, "change the severity", may_steer(policy, state), policy, state
+    )
+
+
+def reassign_refusal(
+    policy: EscalationPolicy, state: EscalationState, request: ReassignRequest
+) -> str | None:
+    if closed := _closed(state):
+        return closed
+    if state.status is not Status.ACKNOWLEDGED:
+        return f"nobody holds the incident yet; ask {request.to} to acknowledge it instead"
+    if request.to == state.acknowledged_by:
+        return f"{request.to} already holds the incident"
+    if request.to not in policy.responders():
+        return (
+            f"{request.to!r} is not a target of policy {policy.name!r}; "
+            f"hand it to one of: {', '.join(sorted(policy.responders()))}"
+        )
+    return _who(request.responder, "reassign", may_steer(policy, state), policy, state)
+
+
+def cancel_refusal(policy: EscalationPolicy, state: EscalationState, request: CancelRequest) -> str | None:
+    return (
+        _closed(state)
+        or _blank(request.reason, "reason", "say why this is a false alarm (--reason TEXT)")
+        or _who(request.responder, "cancel", may_steer(policy, state), policy, state)
+    )
+
+
+def occurrence_refusal(policy: EscalationPolicy, state: EscalationState,
+                       request: OccurrenceRequest) -> str | None:  # fmt: skip
+    """A trigger that arrives while the escalation is closing must open a new one instead."""
+    if state.is_open:
+        return None
+    return f"the incident is {state.status.value} and closing; trigger again to open a new escalation"

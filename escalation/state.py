@@ -39,6 +39,7 @@ class Status(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
     EXHAUSTED = "exhausted"
+    CANCELLED = "cancelled"
 
 
 OPEN_STATUSES = frozenset({Status.TRIGGERED, Status.ACKNOWLEDGED, Status.EXHAUSTED})
@@ -54,6 +55,11 @@ class EventKind(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     RESOLVE_TIMEOUT = "resolve_timeout"
     RESOLVED = "resolved"
+    NOTE = "note"
+    SEVERITY_CHANGED = "severity_changed"
+    REASSIGNED = "reassigned"
+    CANCELLED = "cancelled"
+    REPEATED = "repeated"
 
 
 class TimelineEvent(Message):
@@ -73,12 +79,22 @@ class PolicyRef(Message):
     digest: str
 
 
+DEFAULT_HISTORY_LIMIT = 4000
+
+
 class EscalationInput(Message):
-    """Everything the workflow starts from: the incident and the policy as it was then."""
+    """Everything the workflow starts from: the incident and the policy as it was then.
+
+    ``trigger_id`` tells the trigger that opened the escalation from later duplicates;
+    ``state`` is set only when a long escalation continues as new, carrying what it knows.
+    """
 
     incident: Incident
     policy: EscalationPolicy
     policy_digest: str
+    trigger_id: str = ""
+    history_limit: int = DEFAULT_HISTORY_LIMIT
+    state: EscalationState | None = None
 
     @property
     def policy_ref(self) -> PolicyRef:
@@ -98,6 +114,8 @@ class EscalationState(BaseModel):
     status: Status = Status.TRIGGERED
     severity: Severity
     step: Step
+    highest_tier: int = 0
+    occurrences: int = 1
     triggered_at: datetime
     next_deadline: datetime | None = None
     acknowledged_by: str | None = None
@@ -113,6 +131,9 @@ class EscalationState(BaseModel):
         return self.status in OPEN_STATUSES
 
 
+EscalationInput.model_rebuild()
+
+
 class StatusView(Message):
     """The whole picture an operator or responder asks for: the ``status`` query's answer."""
 
@@ -123,6 +144,7 @@ class StatusView(Message):
     phase: Phase
     round: int
     paging: list[str]
+    occurrences: int
     next_deadline: datetime | None
     acknowledged_by: str | None
     acknowledged_at: datetime | None
@@ -143,6 +165,45 @@ class ResolveRequest(Message):
     responder: str
     summary: str
     root_cause: str = ""
+
+
+class EscalateRequest(Message):
+    responder: str
+    reason: str
+
+
+class NoteRequest(Message):
+    responder: str
+    text: str
+
+
+class SeverityRequest(Message):
+    responder: str
+    severity: Severity
+    reason: str
+
+
+class ReassignRequest(Message):
+    responder: str
+    to: str
+
+
+class CancelRequest(Message):
+    responder: str
+    reason: str
+
+
+class OccurrenceRequest(Message):
+    """A trigger for this incident; a different ``trigger_id`` than the opener's is a duplicate."""
+
+    trigger_id: str
+    source: str = ""
+
+
+class Occurrence(Message):
+    incident_id: str
+    deduplicated: bool
+    occurrences: int
 
 
 class NotifyRequest(Message):

@@ -10,17 +10,26 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from escalation import ladder, permissions, visibility
+    from escalation import actions, ladder, permissions, visibility
+    from escalation.actions import Action
     from escalation.reports import current_details
     from escalation.state import (
         CLOSE_OUT_ACTIVITY,
         NOTIFY_ACTIVITY,
         AcknowledgeRequest,
+        CancelRequest,
+        EscalateRequest,
         EscalationInput,
         EscalationRecord,
+        Message,
+        NoteRequest,
         NotifyRequest,
         NotifyResult,
+        Occurrence,
+        OccurrenceRequest,
+        ReassignRequest,
         ResolveRequest,
+        SeverityRequest,
         Status,
         StatusView,
     )
@@ -29,11 +38,12 @@ NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interv
 NOTIFY_ATTEMPT_LIMIT = timedelta(seconds=30)
 NOTIFY_TOTAL_LIMIT = timedelta(minutes=2)
 CLOSE_OUT_ATTEMPT_LIMIT = timedelta(seconds=30)
+SHORTEST_WAIT = timedelta(seconds=1)
 
 
 def notify_budget(wait: timedelta) -> timedelta:
     """Total time a page may take, retries included: half the step's wait, so it never stalls it."""
-    return min(max(wait / 2, timedelta(seconds=1)), NOTIFY_TOTAL_LIMIT)
+    return min(max(wait / 2, SHORTEST_WAIT), NOTIFY_TOTAL_LIMIT)
 
 
 @workflow.defn(name="Escalation")
@@ -42,19 +52,26 @@ class EscalationWorkflow:
     def __init__(self, start: EscalationInput) -> None:
         self._start = start
         self._policy = start.policy
-        self._state = ladder.begin(start, workflow.now())
+        self._state = (
+            start.state.model_copy(deep=True) if start.state else ladder.begin(start, workflow.now())
+        )
         self._published: tuple[object, ...] = ()
 
     @workflow.run
     async def run(self, start: EscalationInput) -> EscalationRecord:
         self._publish()
         while self._state.is_open:
+            if self._history_is_long():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(self._start.model_copy(update={"state": self._state}))
             if self._state.status is Status.TRIGGERED:
                 await self._page_current_step()
             elif self._state.status is Status.ACKNOWLEDGED:
                 await self._hold_acknowledged()
             else:
-                await workflow.wait_condition(lambda: self._state.status is not Status.EXHAUSTED)
+                await workflow.wait_condition(
+                    lambda: self._state.status is not Status.EXHAUSTED or self._history_is_long()
+                )
             self._publish()
         record = ladder.record(self._incident_id, self._start, self._state)
         await workflow.execute_activity(
@@ -69,44 +86,70 @@ class EscalationWorkflow:
     # --- the ladder ------------------------------------------------------------------
 
     async def _page_current_step(self) -> None:
-        """Page the step's targets, then wait out the rest of the step's time for an answer.
+        """Page the step's targets (unless a previous run did), then wait out the step.
 
-        The deadline is set before paging, so a slow notification eats into the wait
-        instead of stretching the step beyond the policy's timeout.
+        The deadline is set before paging, so a slow notification eats into the wait instead
+        of stretching the step beyond the policy's timeout.
         """
         step = self._state.step
-        wait = ladder.wait_time(self._policy, self._state.severity, step)
-        deadline = workflow.now() + wait
-        ladder.paging_until(self._state, deadline)
-        self._publish()
-        await self._notify(deadline, notify_budget(wait))
-        if self._state.status is not Status.TRIGGERED or self._state.step != step:
-            return
-        answered = await self._until(
-            lambda: self._state.status is not Status.TRIGGERED or self._state.step != step,
-            max(deadline - workflow.now(), timedelta(seconds=1)),
-            f"await acknowledgement from {', '.join(ladder.targets(self._policy, step))}",
-        )
-        if not answered:
+        if self._state.next_deadline is None:
+            wait = ladder.wait_time(self._policy, self._state.severity, step)
+            ladder.paging_until(self._state, workflow.now() + wait)
+            self._publish()
+            await self._notify(notify_budget(wait))
+        waiting_for = ", ".join(ladder.targets(self._policy, step))
+        if await self._deadline_passed(
+            lambda: self._state.status is Status.TRIGGERED and self._state.step == step,
+            f"await acknowledgement from {waiting_for}",
+        ):
             ladder.time_out(self._state, self._policy, workflow.now())
 
     async def _hold_acknowledged(self) -> None:
-        deadline = self._state.next_deadline
-        if deadline is None:
-            await workflow.wait_condition(lambda: self._state.status is not Status.ACKNOWLEDGED)
-            return
-        resolved = await self._until(
-            lambda: self._state.status is not Status.ACKNOWLEDGED,
-            max(deadline - workflow.now(), timedelta(seconds=1)),
+        if await self._deadline_passed(
+            lambda: self._state.status is Status.ACKNOWLEDGED,
             f"resolve deadline for {self._state.acknowledged_by}",
-        )
-        if not resolved:
+        ):
             ladder.resolve_overdue(self._state, self._policy, workflow.now())
 
-    async def _notify(self, deadline: datetime, budget: timedelta) -> None:
+    async def _deadline_passed(self, unchanged: Callable[[], bool], summary: str) -> bool:
+        """Wait while nothing changes; True once ``next_deadline`` passes.
+
+        The deadline may move meanwhile (a severity change rescales it); the wait follows it.
+        False when something else happened first, or the history needs a fresh run.
+        """
+        while unchanged() and not self._history_is_long():
+            deadline = self._state.next_deadline
+            if deadline is None:
+                await workflow.wait_condition(
+                    lambda: (
+                        not unchanged() or self._state.next_deadline is not None or self._history_is_long()
+                    )
+                )
+                continue
+            try:
+                await workflow.wait_condition(
+                    lambda d=deadline: (
+                        not unchanged() or self._state.next_deadline != d or self._history_is_long()
+                    ),
+                    timeout=max(deadline - workflow.now(), SHORTEST_WAIT),
+                    timeout_summary=summary,
+                )
+            except TimeoutError:
+                return True
+        return False
+
+    def _history_is_long(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self._start.history_limit
+        )
+
+    async def _notify(self, budget: timedelta) -> None:
         step = self._state.step
         tier = self._policy.tiers[step.tier]
         targets = ladder.targets(self._policy, step)
+        deadline: datetime = self._state.next_deadline or workflow.now()
         request = NotifyRequest(
             incident_id=self._incident_id,
             idempotency_key=ladder.idempotency_key(self._incident_id, step),
@@ -134,15 +177,6 @@ class EscalationWorkflow:
             return
         ladder.record_notified(self._state, self._policy, result, workflow.now())
 
-    @staticmethod
-    async def _until(condition: Callable[[], bool], timeout: timedelta, summary: str) -> bool:
-        """Wait for ``condition``; False if the timeout fired first."""
-        try:
-            await workflow.wait_condition(condition, timeout=timeout, timeout_summary=summary)
-        except TimeoutError:
-            return False
-        return True
-
     # --- what operators see ----------------------------------------------------------
 
     @property
@@ -156,7 +190,7 @@ class EscalationWorkflow:
         current details live outside history and are simply replaced.
         """
         state = self._state
-        indexed = (state.status, state.step.tier, state.acknowledged_by)
+        indexed = (state.status, state.step.tier, state.severity, state.acknowledged_by)
         if indexed != self._published:
             self._published = indexed
             workflow.upsert_search_attributes(visibility.updates(self._start.incident, state))
@@ -169,41 +203,124 @@ class EscalationWorkflow:
     def status(self) -> StatusView:
         return self._view()
 
-    # --- responder actions: updates (validated, answered) and signals (fire and forget)
+    # --- responder actions: validated updates, and signals of the same name ----------
 
-    def _apply(self, transition: Callable[..., None], request: object) -> StatusView:
-        transition(self._state, self._policy, request, workflow.now())
+    def _refusal(self, action: Action, request: Message) -> str | None:
+        return action.refusal(self._policy, self._state, request)
+
+    def _check(self, action: Action, request: Message) -> None:
+        if reason := self._refusal(action, request):
+            raise ValueError(reason)
+
+    def _act(self, action: Action, request: Message) -> StatusView:
+        action.apply(self._state, self._policy, request, workflow.now())
         self._publish()
         return self._view()
 
+    def _act_on_signal(self, action: Action, request: Message) -> None:
+        if reason := self._refusal(action, request):
+            workflow.logger.warning("%s signal ignored: %s", action.name, reason)
+            return
+        self._act(action, request)
+
     @workflow.update
     def acknowledge(self, request: AcknowledgeRequest) -> StatusView:
-        return self._apply(ladder.acknowledge, request)
+        return self._act(actions.ACKNOWLEDGE, request)
 
     @acknowledge.validator
     def _validate_acknowledge(self, request: AcknowledgeRequest) -> None:
-        if reason := permissions.acknowledge_refusal(self._policy, self._state, request):
-            raise ValueError(reason)
+        self._check(actions.ACKNOWLEDGE, request)
 
     @workflow.signal(name="acknowledge")
     def acknowledge_signal(self, request: AcknowledgeRequest) -> None:
-        if reason := permissions.acknowledge_refusal(self._policy, self._state, request):
-            workflow.logger.warning("acknowledge signal ignored: %s", reason)
-            return
-        self._apply(ladder.acknowledge, request)
+        self._act_on_signal(actions.ACKNOWLEDGE, request)
 
     @workflow.update
     def resolve(self, request: ResolveRequest) -> StatusView:
-        return self._apply(ladder.resolve, request)
+        return self._act(actions.RESOLVE, request)
 
     @resolve.validator
     def _validate_resolve(self, request: ResolveRequest) -> None:
-        if reason := permissions.resolve_refusal(self._policy, self._state, request):
-            raise ValueError(reason)
+        self._check(actions.RESOLVE, request)
 
     @workflow.signal(name="resolve")
     def resolve_signal(self, request: ResolveRequest) -> None:
-        if reason := permissions.resolve_refusal(self._policy, self._state, request):
-            workflow.logger.warning("resolve signal ignored: %s", reason)
-            return
-        self._apply(ladder.resolve, request)
+        self._act_on_signal(actions.RESOLVE, request)
+
+    @workflow.update
+    def escalate(self, request: EscalateRequest) -> StatusView:
+        return self._act(actions.ESCALATE, request)
+
+    @escalate.validator
+    def _validate_escalate(self, request: EscalateRequest) -> None:
+        self._check(actions.ESCALATE, request)
+
+    @workflow.signal(name="escalate")
+    def escalate_signal(self, request: EscalateRequest) -> None:
+        self._act_on_signal(actions.ESCALATE, request)
+
+    @workflow.update
+    def note(self, request: NoteRequest) -> StatusView:
+        return self._act(actions.NOTE, request)
+
+    @note.validator
+    def _validate_note(self, request: NoteRequest) -> None:
+        self._check(actions.NOTE, request)
+
+    @workflow.signal(name="note")
+    def note_signal(self, request: NoteRequest) -> None:
+        self._act_on_signal(actions.NOTE, request)
+
+    @workflow.update
+    def change_severity(self, request: SeverityRequest) -> StatusView:
+        return self._act(actions.CHANGE_SEVERITY, request)
+
+    @change_severity.validator
+    def _validate_change_severity(self, request: SeverityRequest) -> None:
+        self._check(actions.CHANGE_SEVERITY, request)
+
+    @workflow.signal(name="change_severity")
+    def change_severity_signal(self, request: SeverityRequest) -> None:
+        self._act_on_signal(actions.CHANGE_SEVERITY, request)
+
+    @workflow.update
+    def reassign(self, request: ReassignRequest) -> StatusView:
+        return self._act(actions.REASSIGN, request)
+
+    @reassign.validator
+    def _validate_reassign(self, request: ReassignRequest) -> None:
+        self._check(actions.REASSIGN, request)
+
+    @workflow.signal(name="reassign")
+    def reassign_signal(self, request: ReassignRequest) -> None:
+        self._act_on_signal(actions.REASSIGN, request)
+
+    @workflow.update
+    def cancel(self, request: CancelRequest) -> StatusView:
+        return self._act(actions.CANCEL, request)
+
+    @cancel.validator
+    def _validate_cancel(self, request: CancelRequest) -> None:
+        self._check(actions.CANCEL, request)
+
+    @workflow.signal(name="cancel")
+    def cancel_signal(self, request: CancelRequest) -> None:
+        self._act_on_signal(actions.CANCEL, request)
+
+    # --- duplicate triggers --------------------------------------------------------------
+
+    @workflow.update
+    def trigger(self, request: OccurrenceRequest) -> Occurrence:
+        """Sent with every trigger (update-with-start): the opener's is a no-op, others repeat."""
+        duplicate = request.trigger_id != self._start.trigger_id
+        if duplicate:
+            ladder.repeat_occurrence(self._state, self._policy, request, workflow.now())
+            self._publish()
+        return Occurrence(
+            incident_id=self._incident_id, deduplicated=duplicate, occurrences=self._state.occurrences
+        )
+
+    @trigger.validator
+    def _validate_trigger(self, request: OccurrenceRequest) -> None:
+        if reason := permissions.occurrence_refusal(self._policy, self._state, request):
+            raise ValueError(reason)

@@ -1,4 +1,4 @@
-"""Who may acknowledge or resolve, and the reason given when they may not."""
+"""Who may do what, and the reason given when they may not."""
 
 from __future__ import annotations
 
@@ -7,20 +7,49 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from escalation import ladder
-from escalation.permissions import acknowledge_refusal, resolve_refusal
-from escalation.state import AcknowledgeRequest, EscalationState, ResolveRequest
+from escalation.models import Severity
+from escalation.permissions import (
+    acknowledge_refusal,
+    cancel_refusal,
+    escalate_refusal,
+    may_acknowledge,
+    may_steer,
+    note_refusal,
+    occurrence_refusal,
+    reassign_refusal,
+    resolve_refusal,
+    severity_refusal,
+)
+from escalation.state import (
+    AcknowledgeRequest,
+    CancelRequest,
+    EscalateRequest,
+    EscalationState,
+    NoteRequest,
+    OccurrenceRequest,
+    ReassignRequest,
+    ResolveRequest,
+    SeverityRequest,
+)
 from tests.support import policy, start_input
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
-POLICY = policy()
+POLICY = policy()  # frontline: ana / ben; supervisor: sofia / sam; specialist: dba-kim, net-lee
 
 
 def triggered() -> EscalationState:
     return ladder.begin(start_input(POLICY), T0)
 
 
-def acknowledged_by(responder: str) -> EscalationState:
+def at_supervisor() -> EscalationState:
     state = triggered()
+    ladder.time_out(state, POLICY, T0)  # ben
+    ladder.time_out(state, POLICY, T0)  # sofia
+    return state
+
+
+def acknowledged_by(responder: str, state: EscalationState | None = None) -> EscalationState:
+    state = state or triggered()
     ladder.acknowledge(state, POLICY, AcknowledgeRequest(responder=responder), T0 + timedelta(minutes=2))
     return state
 
@@ -38,9 +67,21 @@ def exhausted() -> EscalationState:
     return state
 
 
-@pytest.mark.parametrize("responder", ["ana", "ben", "sofia", "sam", "dba-kim", "net-lee"])
-def test_any_target_of_the_policy_may_acknowledge(responder: str) -> None:
-    assert acknowledge_refusal(POLICY, triggered(), AcknowledgeRequest(responder=responder)) is None
+# --- acknowledge: targets of the current tier and every tier reached before ------------
+
+
+def test_acknowledge_is_open_to_the_tiers_reached_so_far() -> None:
+    assert may_acknowledge(POLICY, triggered()) == ["ana", "ben"]
+    assert may_acknowledge(POLICY, at_supervisor()) == ["ana", "ben", "sofia", "sam"]
+
+
+def test_a_higher_tier_may_not_acknowledge_before_it_is_reached() -> None:
+    reason = acknowledge_refusal(POLICY, triggered(), AcknowledgeRequest(responder="sofia"))
+    assert reason == "sofia may not acknowledge at tier frontline; ask one of: ana, ben"
+
+
+def test_an_earlier_tier_may_still_acknowledge() -> None:
+    assert acknowledge_refusal(POLICY, at_supervisor(), AcknowledgeRequest(responder="ana")) is None
 
 
 def test_a_stranger_may_not_acknowledge() -> None:
@@ -51,47 +92,139 @@ def test_a_stranger_may_not_acknowledge() -> None:
     )
 
 
-def test_a_stranger_may_not_resolve() -> None:
-    reason = resolve_refusal(POLICY, triggered(), ResolveRequest(responder="mallory", summary="fixed it"))
-    assert reason is not None
-    assert "responder 'mallory' is not a target of policy 'test'" in reason
-
-
-def test_acknowledge_is_refused_once_acknowledged() -> None:
+def test_acknowledge_is_refused_once_acknowledged_and_names_the_holder() -> None:
     reason = acknowledge_refusal(POLICY, acknowledged_by("ana"), AcknowledgeRequest(responder="ben"))
-    assert reason is not None
-    assert "already acknowledged by ana" in reason
-    assert "hand it over or resolve it" in reason
+    assert reason == "the incident is already acknowledged by ana; ask them to hand it over or resolve it"
 
 
 def test_acknowledge_is_refused_once_resolved() -> None:
-    reason = acknowledge_refusal(POLICY, resolved_by("sofia"), AcknowledgeRequest(responder="ana"))
-    assert reason is not None
-    assert "already resolved by sofia" in reason
-    assert "nothing to acknowledge" in reason
+    reason = acknowledge_refusal(POLICY, resolved_by("ana"), AcknowledgeRequest(responder="ben"))
+    assert reason == "the incident is already resolved by ana; nothing to acknowledge"
 
 
-def test_an_exhausted_ladder_may_still_be_acknowledged() -> None:
+def test_an_exhausted_ladder_may_be_acknowledged_by_anyone_it_paged() -> None:
     state = exhausted()
     assert state.is_open
-    assert acknowledge_refusal(POLICY, state, AcknowledgeRequest(responder="ana")) is None
+    for responder in ("ana", "sam", "net-lee"):
+        assert acknowledge_refusal(POLICY, state, AcknowledgeRequest(responder=responder)) is None
 
 
-def test_a_target_may_resolve_with_a_summary() -> None:
-    request = ResolveRequest(responder="ben", summary="restarted the primary")
-    assert resolve_refusal(POLICY, acknowledged_by("ana"), request) is None
-    assert resolve_refusal(POLICY, triggered(), request) is None
+def test_after_a_new_round_the_tiers_of_the_first_round_may_still_acknowledge() -> None:
+    twice = policy(repeat=1)
+    state = ladder.begin(start_input(twice), T0)
+    for _ in range(5):
+        ladder.time_out(state, twice, T0)
+    assert state.step.round == 1 and state.step.tier == 0
+    assert acknowledge_refusal(twice, state, AcknowledgeRequest(responder="net-lee")) is None
 
 
-def test_resolve_is_refused_once_resolved() -> None:
-    reason = resolve_refusal(POLICY, resolved_by("sofia"), ResolveRequest(responder="ana", summary="again"))
-    assert reason is not None
-    assert "already resolved by sofia" in reason
+# --- steering: the acknowledger, the current tier and the tiers above -------------------
+
+
+def test_steering_belongs_to_the_holder_and_the_current_and_higher_tiers() -> None:
+    state = acknowledged_by("ana", at_supervisor())
+    assert may_steer(POLICY, state) == ["ana", "sofia", "sam", "dba-kim", "net-lee"]
+
+
+@pytest.mark.parametrize(
+    ("refusal", "request_", "verb"),
+    [
+        (resolve_refusal, ResolveRequest(responder="ben", summary="fixed"), "resolve"),
+        (escalate_refusal, EscalateRequest(responder="ben", reason="too hard"), "escalate"),
+        (cancel_refusal, CancelRequest(responder="ben", reason="noise"), "cancel"),
+        (severity_refusal, SeverityRequest(responder="ben", severity=Severity.SEV1, reason="worse"),
+         "change the severity"),
+        (reassign_refusal, ReassignRequest(responder="ben", to="sam"), "reassign"),
+    ],
+)  # fmt: skip
+def test_a_lower_tier_may_not_steer_and_is_told_who_may(refusal, request_, verb) -> None:
+    state = acknowledged_by("sofia", at_supervisor())
+    assert refusal(POLICY, state, request_) == (
+        f"ben may not {verb} at tier supervisor; ask one of: sofia, sam, dba-kim, net-lee"
+    )
+
+
+def test_the_holder_may_steer_from_a_lower_tier() -> None:
+    state = acknowledged_by("ana", at_supervisor())
+    assert resolve_refusal(POLICY, state, ResolveRequest(responder="ana", summary="fixed")) is None
+    assert escalate_refusal(POLICY, state, EscalateRequest(responder="ana", reason="needs dba")) is None
+
+
+def test_a_stranger_may_not_resolve() -> None:
+    reason = resolve_refusal(POLICY, triggered(), ResolveRequest(responder="mallory", summary="fixed it"))
+    assert reason is not None and "responder 'mallory' is not a target of policy 'test'" in reason
 
 
 @pytest.mark.parametrize("summary", ["", "   ", "\n\t"])
 def test_resolve_is_refused_with_a_blank_summary(summary: str) -> None:
     reason = resolve_refusal(POLICY, acknowledged_by("ana"), ResolveRequest(responder="ana", summary=summary))
-    assert reason is not None
-    assert "summary is empty" in reason
-    assert "--summary TEXT" in reason
+    assert reason == "summary is empty: say in a sentence what fixed it (--summary TEXT)"
+
+
+def test_closed_incidents_refuse_every_action() -> None:
+    state = resolved_by("ana")
+    assert resolve_refusal(POLICY, state, ResolveRequest(responder="ana", summary="again")) == (
+        "the incident is already resolved by ana"
+    )
+    assert escalate_refusal(POLICY, state, EscalateRequest(responder="ana", reason="x")) is not None
+    assert note_refusal(POLICY, state, NoteRequest(responder="ana", text="x")) is not None
+    assert cancel_refusal(POLICY, state, CancelRequest(responder="ana", reason="x")) is not None
+    assert occurrence_refusal(POLICY, state, OccurrenceRequest(trigger_id="t2")) == (
+        "the incident is resolved and closing; trigger again to open a new escalation"
+    )
+
+
+# --- action-specific rules --------------------------------------------------------------
+
+
+def test_escalate_from_the_last_tier_is_refused() -> None:
+    state = exhausted()
+    reason = escalate_refusal(POLICY, state, EscalateRequest(responder="net-lee", reason="help"))
+    assert (
+        reason == "tier specialist is the last tier of policy 'test'; there is no higher tier to hand it to"
+    )
+
+
+def test_escalate_needs_a_reason() -> None:
+    reason = escalate_refusal(POLICY, triggered(), EscalateRequest(responder="ana", reason=" "))
+    assert reason == "reason is empty: say why it needs the next tier (--reason TEXT)"
+
+
+def test_anyone_in_the_policy_may_add_a_note_but_not_an_empty_one() -> None:
+    assert note_refusal(POLICY, triggered(), NoteRequest(responder="net-lee", text="db looks fine")) is None
+    assert note_refusal(POLICY, triggered(), NoteRequest(responder="ana", text="")) == (
+        "note is empty: write what was tried or learned"
+    )
+    assert "not a target" in (
+        note_refusal(POLICY, triggered(), NoteRequest(responder="eve", text="hi")) or ""
+    )
+
+
+def test_severity_must_change() -> None:
+    reason = severity_refusal(
+        POLICY, triggered(), SeverityRequest(responder="ana", severity=Severity.SEV2, reason="same")
+    )
+    assert reason == "the incident is already SEV2; pick another severity"
+
+
+def test_reassign_needs_an_acknowledged_incident_and_a_new_holder_in_the_policy() -> None:
+    assert reassign_refusal(POLICY, triggered(), ReassignRequest(responder="ana", to="ben")) == (
+        "nobody holds the incident yet; ask ben to acknowledge it instead"
+    )
+    held = acknowledged_by("ana")
+    assert reassign_refusal(POLICY, held, ReassignRequest(responder="ana", to="ana")) == (
+        "ana already holds the incident"
+    )
+    assert "'zed' is not a target of policy 'test'" in (
+        reassign_refusal(POLICY, held, ReassignRequest(responder="ana", to="zed")) or ""
+    )
+    assert reassign_refusal(POLICY, held, ReassignRequest(responder="ana", to="sofia")) is None
+
+
+def test_cancel_needs_a_reason() -> None:
+    reason = cancel_refusal(POLICY, triggered(), CancelRequest(responder="ana", reason=""))
+    assert reason == "reason is empty: say why this is a false alarm (--reason TEXT)"
+
+
+def test_a_trigger_for_an_open_incident_is_accepted() -> None:
+    assert occurrence_refusal(POLICY, triggered(), OccurrenceRequest(trigger_id="t2")) is None

@@ -117,21 +117,22 @@ async def test_resolve_closes_out_with_the_full_record(ladder: Ladder) -> None:
     assert [e.kind for e in saved.timeline][-1] is EventKind.RESOLVED
 
 
-async def test_signals_acknowledge_and_ignore_strangers(ladder: Ladder) -> None:
+async def test_signals_acknowledge_and_ignore_refused_senders(ladder: Ladder) -> None:
     handle = await ladder.start(start_input())
     await ladder.until(handle, lambda v: len(notified(v)) == 1)
 
     await handle.signal("acknowledge", AcknowledgeRequest(responder="mallory"))
-    await handle.signal("acknowledge", AcknowledgeRequest(responder="sofia", note="on it"))
+    await handle.signal("acknowledge", AcknowledgeRequest(responder="sofia"))  # tier not reached yet
+    await handle.signal("acknowledge", AcknowledgeRequest(responder="ben", note="on it"))
     view = await ladder.until(handle, lambda v: v.status is Status.ACKNOWLEDGED)
 
-    assert view.acknowledged_by == "sofia"
+    assert view.acknowledged_by == "ben"
     acks = [e for e in view.timeline if e.kind is EventKind.ACKNOWLEDGED]
-    assert [(e.actor, e.note) for e in acks] == [("sofia", "on it")]
+    assert [(e.actor, e.note) for e in acks] == [("ben", "on it")]
 
-    await handle.signal(EscalationWorkflow.resolve_signal, {"responder": "sofia", "summary": "fixed"})
+    await handle.signal(EscalationWorkflow.resolve_signal, {"responder": "ben", "summary": "fixed"})
     record = await handle.result()
-    assert record.resolved_by == "sofia"
+    assert record.resolved_by == "ben"
 
 
 async def test_resolve_deadline_re_escalates_an_unresolved_acknowledgement(ladder: Ladder) -> None:
