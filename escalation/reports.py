@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from escalation.models import Incident
-from escalation.state import Status, StatusView
+from escalation.state import EventKind, Status, StatusView
+
+LATEST_NOTES = 5
 
 _REPORT_FIELDS = (
     ("What happened", "what_happened"),
@@ -60,7 +62,14 @@ def current_details(view: StatusView) -> str:
     if view.acknowledged_by:
         lines.append(f"**Acknowledged by:** {view.acknowledged_by} at {_when(view.acknowledged_at)}")
     if view.resolution:
-        lines.append(f"**Resolved by:** {view.resolved_by}: {view.resolution.summary}")
+        lines.append(
+            f"**{view.status.value.capitalize()} by:** {view.resolved_by}: {view.resolution.summary}"
+        )
+    if view.occurrences > 1:
+        lines.append(f"**Occurrences:** {view.occurrences}")
+    notes = [e for e in view.timeline if e.kind is EventKind.NOTE][-LATEST_NOTES:]
+    if notes:
+        lines.append("**Latest notes:**\n" + "\n".join(f"- {_when(n.at)} {n.actor}: {n.note}" for n in notes))
     return "\n\n".join(lines)
 
 

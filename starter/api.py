@@ -7,21 +7,58 @@ await escalations.acknowledge(opened.incident_id, "ana")
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
-from pydantic import BaseModel
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
+from escalation import visibility
+from escalation.actions import (
+    ACKNOWLEDGE,
+    CANCEL,
+    CHANGE_SEVERITY,
+    ESCALATE,
+    NOTE,
+    REASSIGN,
+    RESOLVE,
+    Action,
+)
 from escalation.config import Config, load_config
 from escalation.connection import connect
-from escalation.models import Incident
+from escalation.models import Identifier, Incident, Severity
 from escalation.reports import headline, report_markdown
 from escalation.settings import Settings
-from escalation.state import AcknowledgeRequest, EscalationInput, ResolveRequest, StatusView
+from escalation.state import (
+    AcknowledgeRequest,
+    CancelRequest,
+    EscalateRequest,
+    EscalationInput,
+    Message,
+    NoteRequest,
+    Occurrence,
+    OccurrenceRequest,
+    ReassignRequest,
+    ResolveRequest,
+    SeverityRequest,
+    Status,
+    StatusView,
+)
 from workflows.escalation import EscalationWorkflow
+
+CLOSING_WAIT = timedelta(seconds=30)
+CLOSING_POLL = timedelta(milliseconds=200)
 
 
 class EscalationError(Exception):
@@ -32,6 +69,21 @@ class Opened(BaseModel):
     incident_id: str
     workflow_id: str
     ui_url: str
+    deduplicated: bool
+    occurrences: int
+
+
+class Listed(BaseModel):
+    """One escalation as Temporal's visibility store sees it."""
+
+    incident_id: str
+    status: str | None
+    severity: str | None
+    service: str | None
+    tier: int | None
+    acknowledged_by: str | None
+    started_at: datetime
+    age_seconds: float
 
 
 def new_dedup_key() -> str:
@@ -41,6 +93,30 @@ def new_dedup_key() -> str:
 def incident_id_for(incident: Incident) -> str:
     """One escalation per service and dedup key: the workflow id is derived from both."""
     return f"incident-{incident.service}-{incident.dedup_key}"
+
+
+def list_query(status: Status | None, severity: Severity | None, service: str | None) -> str:
+    """Visibility query for escalations; open ones unless a status is asked for.
+
+    Values come from enums and validated ids only, so nothing typed by a user reaches the
+    query unchecked.
+    """
+    clauses = ['WorkflowType = "Escalation"']
+    if status is None:
+        clauses.append('ExecutionStatus = "Running"')
+    else:
+        clauses.append(f'{visibility.STATUS.name} = "{status.value}"')
+    if severity is not None:
+        clauses.append(f'{visibility.SEVERITY.name} = "{severity.value}"')
+    if service is not None:
+        try:
+            service = TypeAdapter(Identifier).validate_python(service)
+        except ValidationError:
+            raise EscalationError(
+                f"{service!r} is not a service id; use lower-case letters, digits, . _ -"
+            ) from None
+        clauses.append(f'{visibility.SERVICE.name} = "{service}"')
+    return " AND ".join(clauses)
 
 
 class Escalations:
@@ -62,38 +138,87 @@ class Escalations:
 
     def ui_url(self, incident_id: str) -> str:
         base = self._settings.ui_url.rstrip("/")
-        return f"{base}/namespaces/{quote(self._client.namespace)}/workflows/{quote(incident_id, safe='')}"
+        namespace = quote(self._client.namespace)
+        return f"{base}/namespaces/{namespace}/workflows/{quote(incident_id, safe='')}"
 
-    async def trigger(self, incident: Incident, policy: str | None = None) -> Opened:
-        """Open an escalation under the routed (or named) policy, snapshotted as it is now."""
+    async def trigger(self, incident: Incident, policy: str | None = None, source: str = "") -> Opened:
+        """Open an escalation, or attach to the open one for the same service and dedup key.
+
+        One atomic update-with-start: a duplicate pages nobody, it is counted and recorded.
+        A trigger that meets an escalation in its last moments (closing) waits for it to end
+        and opens a fresh one.
+        """
         chosen = self.config.policy_for(incident.service, incident.severity, policy)
         incident_id = incident_id_for(incident)
-        start = EscalationInput(incident=incident, policy=chosen, policy_digest=chosen.digest())
-        try:
-            await self._client.start_workflow(
+        trigger_id = uuid.uuid4().hex
+        start = EscalationInput(
+            incident=incident, policy=chosen, policy_digest=chosen.digest(), trigger_id=trigger_id
+        )
+        request = OccurrenceRequest(trigger_id=trigger_id, source=source or incident.source)
+        for _ in range(3):
+            operation = WithStartWorkflowOperation(
                 EscalationWorkflow.run,
                 start,
                 id=incident_id,
                 task_queue=self._settings.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 static_summary=headline(incident),
                 static_details=report_markdown(incident),
             )
-        except WorkflowAlreadyStartedError:
-            raise EscalationError(
-                f"incident {incident_id} is already open; acknowledge or resolve it, "
-                "or use another --dedup-key for a different incident"
-            ) from None
-        return Opened(incident_id=incident_id, workflow_id=incident_id, ui_url=self.ui_url(incident_id))
+            try:
+                occurrence: Occurrence = await self._client.execute_update_with_start_workflow(
+                    EscalationWorkflow.trigger, request, start_workflow_operation=operation
+                )
+            except WorkflowUpdateFailedError:  # closing: let it finish, then open a new one
+                await self._wait_closed(incident_id)
+                continue
+            except RPCError as error:
+                raise EscalationError(f"{incident_id}: {error.message}") from None
+            return Opened(
+                incident_id=incident_id,
+                workflow_id=incident_id,
+                ui_url=self.ui_url(incident_id),
+                deduplicated=occurrence.deduplicated,
+                occurrences=occurrence.occurrences,
+            )
+        raise EscalationError(f"incident {incident_id} keeps closing; try the trigger again")
+
+    async def _wait_closed(self, incident_id: str) -> None:
+        """Poll until the closing run has ended (its close-out is retried until it succeeds)."""
+        handle = self._handle(incident_id)
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + CLOSING_WAIT.total_seconds()
+        while loop.time() < give_up:
+            if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+                return
+            await asyncio.sleep(CLOSING_POLL.total_seconds())
 
     async def acknowledge(self, incident_id: str, responder: str, note: str = "") -> StatusView:
-        request = AcknowledgeRequest(responder=responder, note=note)
-        return await self._update(incident_id, EscalationWorkflow.acknowledge, request)
+        return await self._act(incident_id, ACKNOWLEDGE, AcknowledgeRequest(responder=responder, note=note))
 
     async def resolve(
         self, incident_id: str, responder: str, summary: str, root_cause: str = ""
     ) -> StatusView:
         request = ResolveRequest(responder=responder, summary=summary, root_cause=root_cause)
-        return await self._update(incident_id, EscalationWorkflow.resolve, request)
+        return await self._act(incident_id, RESOLVE, request)
+
+    async def escalate(self, incident_id: str, responder: str, reason: str) -> StatusView:
+        return await self._act(incident_id, ESCALATE, EscalateRequest(responder=responder, reason=reason))
+
+    async def note(self, incident_id: str, responder: str, text: str) -> StatusView:
+        return await self._act(incident_id, NOTE, NoteRequest(responder=responder, text=text))
+
+    async def change_severity(
+        self, incident_id: str, responder: str, severity: Severity, reason: str
+    ) -> StatusView:
+        request = SeverityRequest(responder=responder, severity=severity, reason=reason)
+        return await self._act(incident_id, CHANGE_SEVERITY, request)
+
+    async def reassign(self, incident_id: str, responder: str, to: str) -> StatusView:
+        return await self._act(incident_id, REASSIGN, ReassignRequest(responder=responder, to=to))
+
+    async def cancel(self, incident_id: str, responder: str, reason: str) -> StatusView:
+        return await self._act(incident_id, CANCEL, CancelRequest(responder=responder, reason=reason))
 
     async def status(self, incident_id: str) -> StatusView:
         handle = self._handle(incident_id)
@@ -102,13 +227,41 @@ class Escalations:
         except RPCError as error:
             raise await self._explain(incident_id, error) from None
 
+    async def list(
+        self,
+        status: Status | None = None,
+        severity: Severity | None = None,
+        service: str | None = None,
+        limit: int = 50,
+    ) -> list[Listed]:
+        """Escalations from Temporal's visibility store, newest first."""
+        now = datetime.now(UTC)
+        found = []
+        async for execution in self._client.list_workflows(
+            list_query(status, severity, service), limit=limit
+        ):
+            attributes = execution.typed_search_attributes
+            found.append(
+                Listed(
+                    incident_id=execution.id,
+                    status=attributes.get(visibility.STATUS),
+                    severity=attributes.get(visibility.SEVERITY),
+                    service=attributes.get(visibility.SERVICE),
+                    tier=attributes.get(visibility.TIER),
+                    acknowledged_by=attributes.get(visibility.ACKNOWLEDGED_BY),
+                    started_at=execution.start_time,
+                    age_seconds=(now - execution.start_time).total_seconds(),
+                )
+            )
+        return sorted(found, key=lambda listed: listed.started_at, reverse=True)
+
     def _handle(self, incident_id: str) -> WorkflowHandle[EscalationWorkflow, object]:
         return self._client.get_workflow_handle_for(EscalationWorkflow.run, incident_id)
 
-    async def _update(self, incident_id: str, update: object, request: BaseModel) -> StatusView:
+    async def _act(self, incident_id: str, action: Action, request: Message) -> StatusView:
         handle = self._handle(incident_id)
         try:
-            return await handle.execute_update(update, request, result_type=StatusView)
+            return await handle.execute_update(action.name, request, result_type=StatusView)
         except WorkflowUpdateFailedError as error:
             raise EscalationError(f"refused: {error.cause.message if error.cause else error}") from None
         except RPCError as error:

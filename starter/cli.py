@@ -25,6 +25,7 @@ from escalation.models import Incident, Severity
 from escalation.records import RecordStore
 from escalation.reports import timeline_text
 from escalation.settings import Settings
+from escalation.state import Status
 from starter.api import EscalationError, Escalations, new_dedup_key
 from starter.embedded import Embedded, EmbeddedProblem, run_embedded, run_worker_only
 
@@ -48,6 +49,14 @@ def _severity(text: str) -> Severity:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a severity; use SEV1 (most urgent) to SEV4"
         ) from None
+
+
+def _status_filter(text: str) -> Status:
+    try:
+        return Status(text.lower())
+    except ValueError:
+        names = ", ".join(s.value for s in Status)
+        raise argparse.ArgumentTypeError(f"{text!r} is not a status; use one of: {names}") from None
 
 
 def _incident(args: argparse.Namespace) -> Incident:
@@ -76,6 +85,9 @@ async def _trigger(args: argparse.Namespace, settings: Settings) -> None:
     opened = await escalations.trigger(incident, policy=args.policy)
     if args.json:
         _print_json(opened)
+    elif opened.deduplicated:
+        print(f"already open: {opened.incident_id} (occurrence {opened.occurrences}; nobody paged again)\n"
+              f"  Web UI: {opened.ui_url}")  # fmt: skip
     else:
         print(f"opened {opened.incident_id}\n  Web UI: {opened.ui_url}")
 
@@ -90,6 +102,62 @@ async def _resolve(args: argparse.Namespace, settings: Settings) -> None:
     escalations = await Escalations.connect(settings)
     view = await escalations.resolve(args.incident_id, args.responder, args.summary, args.root_cause or "")
     print(f"{view.incident_id} resolved by {view.resolved_by}; the close-out record is being written")
+
+
+async def _escalate(args: argparse.Namespace, settings: Settings) -> None:
+    escalations = await Escalations.connect(settings)
+    view = await escalations.escalate(args.incident_id, args.responder, args.reason)
+    print(f"{view.incident_id} handed to tier {view.tier_name}; paging {', '.join(view.paging)}")
+
+
+async def _note(args: argparse.Namespace, settings: Settings) -> None:
+    escalations = await Escalations.connect(settings)
+    view = await escalations.note(args.incident_id, args.responder, args.text)
+    print(f"{view.incident_id}: note added by {args.responder}")
+
+
+async def _severity_change(args: argparse.Namespace, settings: Settings) -> None:
+    escalations = await Escalations.connect(settings)
+    view = await escalations.change_severity(args.incident_id, args.responder, args.severity, args.reason)
+    print(f"{view.incident_id} is now {view.severity.value} (tier {view.tier_name})")
+
+
+async def _reassign(args: argparse.Namespace, settings: Settings) -> None:
+    escalations = await Escalations.connect(settings)
+    view = await escalations.reassign(args.incident_id, args.responder, args.to)
+    print(f"{view.incident_id} now held by {view.acknowledged_by}")
+
+
+async def _cancel(args: argparse.Namespace, settings: Settings) -> None:
+    escalations = await Escalations.connect(settings)
+    view = await escalations.cancel(args.incident_id, args.responder, args.reason)
+    print(f"{view.incident_id} cancelled by {view.resolved_by}; the close-out record is being written")
+
+
+def _age(seconds: float) -> str:
+    minutes, _ = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours}h" if days else f"{hours}h{minutes:02d}m" if hours else f"{minutes}m"
+
+
+async def _list(args: argparse.Namespace, settings: Settings) -> None:
+    escalations = await Escalations.connect(settings)
+    found = await escalations.list(args.status, args.severity, args.service, args.limit)
+    if args.json:
+        print(json.dumps([item.model_dump(mode="json") for item in found], indent=2))
+        return
+    if not found:
+        print("no escalations match")
+        return
+    rows = [("INCIDENT", "SEV", "SERVICE", "STATUS", "TIER", "ACK BY", "AGE")] + [
+        (i.incident_id, i.severity or "-", i.service or "-", i.status or "-", str(i.tier or "-"),
+         i.acknowledged_by or "-", _age(i.age_seconds))
+        for i in found
+    ]  # fmt: skip
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 async def _status(args: argparse.Namespace, settings: Settings) -> None:
@@ -172,6 +240,47 @@ def build_parser() -> argparse.ArgumentParser:
     resolve.add_argument("--summary", required=True, help="what fixed it")
     resolve.add_argument("--root-cause", help="why it happened")
     resolve.set_defaults(run=_resolve)
+
+    escalate = commands.add_parser("escalate", help="hand the incident to the next tier now")
+    escalate.add_argument("incident_id")
+    escalate.add_argument("--as", dest="responder", required=True, help="your responder id from the roster")
+    escalate.add_argument("--reason", required=True, help="why it needs the next tier")
+    escalate.set_defaults(run=_escalate)
+
+    note = commands.add_parser("note", help="add a progress note: what was tried, what is known")
+    note.add_argument("incident_id")
+    note.add_argument("text")
+    note.add_argument("--as", dest="responder", required=True, help="your responder id from the roster")
+    note.set_defaults(run=_note)
+
+    severity = commands.add_parser("severity", help="raise or lower the severity")
+    severity.add_argument("incident_id")
+    severity.add_argument("severity", type=_severity, help="the new severity, SEV1 to SEV4")
+    severity.add_argument("--as", dest="responder", required=True, help="your responder id from the roster")
+    severity.add_argument("--reason", required=True, help="why the severity changes")
+    severity.set_defaults(run=_severity_change)
+
+    reassign = commands.add_parser("reassign", help="hand your acknowledgement to another responder")
+    reassign.add_argument("incident_id")
+    reassign.add_argument("--as", dest="responder", required=True, help="your responder id from the roster")
+    reassign.add_argument("--to", required=True, help="the responder who takes it over")
+    reassign.set_defaults(run=_reassign)
+
+    cancel = commands.add_parser("cancel", help="close a false alarm")
+    cancel.add_argument("incident_id")
+    cancel.add_argument("--as", dest="responder", required=True, help="your responder id from the roster")
+    cancel.add_argument("--reason", required=True, help="why it is a false alarm")
+    cancel.set_defaults(run=_cancel)
+
+    listing = commands.add_parser("list", help="list open escalations, or those matching filters")
+    listing.add_argument(
+        "--status", type=_status_filter, help="triggered, acknowledged, exhausted, resolved, cancelled"
+    )
+    listing.add_argument("--severity", type=_severity, help="SEV1 to SEV4")
+    listing.add_argument("--service", help="only this service")
+    listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    listing.add_argument("--json", action="store_true", help="print the list as JSON")
+    listing.set_defaults(run=_list)
 
     status = commands.add_parser("status", help="show an incident's state and timeline")
     status.add_argument("incident_id")
