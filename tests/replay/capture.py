@@ -1,6 +1,6 @@
 """Record the histories the replay tests check, from the current workflow code.
 
-    python -m tests.replay.capture
+    python -m tests.replay.capture [SCENARIO ...]
 
 Run it only when a history from a new code path is wanted; histories already saved must
 keep replaying after every change to the workflow (guard changes with workflow.patched).
@@ -9,19 +9,24 @@ keep replaying after every change to the workflow (guard changes with workflow.p
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sys
 import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowContinuedAsNewError, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from escalation.config import load_config
 from escalation.connection import ensure_search_attributes
+from escalation.models import Severity
 from escalation.records import RecordStore
-from escalation.state import AcknowledgeRequest, ResolveRequest
-from tests.support import EXAMPLE_CONFIG, binary, policy, start_input
+from escalation.settings import Settings
+from escalation.state import AcknowledgeRequest, NoteRequest, ResolveRequest
+from starter.api import Escalations
+from tests.support import EXAMPLE_CONFIG, binary, incident, policy, start_input
 from worker import build_worker
 from workflows.escalation import EscalationWorkflow
 
@@ -48,8 +53,40 @@ async def _resolve_deadline_then_signals(env: WorkflowEnvironment, client: Clien
     return handle
 
 
-SCENARIOS = {"climb_exhaust_ack_resolve": _climb_exhaust_ack_resolve,
-             "resolve_deadline_then_signals": _resolve_deadline_then_signals}  # fmt: skip
+async def _every_operation_then_cancel(env: WorkflowEnvironment, client: Client) -> WorkflowHandle:
+    config = load_config(EXAMPLE_CONFIG)
+    api = Escalations(client, Settings(task_queue=QUEUE), config)
+    opened = await api.trigger(incident(key="replay-ops"), policy="support")
+    await api.trigger(incident(key="replay-ops"), source="alertmanager")
+    await api.note(opened.incident_id, "ana", "checking replication")
+    await api.acknowledge(opened.incident_id, "ana")
+    await api.escalate(opened.incident_id, "ana", "needs a supervisor")
+    await api.change_severity(opened.incident_id, "sofia", Severity.SEV1, "customers affected")
+    await env.sleep(timedelta(minutes=3))
+    await api.acknowledge(opened.incident_id, "sofia")
+    await api.reassign(opened.incident_id, "sofia", "sam")
+    await api.cancel(opened.incident_id, "sam", "monitoring glitch")
+    return client.get_workflow_handle(opened.incident_id)
+
+
+async def _notes_until_continue_as_new(env: WorkflowEnvironment, client: Client) -> WorkflowHandle:
+    start = start_input().model_copy(update={"history_limit": 60})
+    handle = await client.start_workflow(
+        EscalationWorkflow.run, start, id="incident-replay-long", task_queue=QUEUE
+    )
+    for n in range(40):
+        await handle.execute_update(EscalationWorkflow.note, NoteRequest(responder="ana", text=f"note {n}"))
+    await handle.execute_update(EscalationWorkflow.resolve, ResolveRequest(responder="ana", summary="done"))
+    await handle.result()
+    return client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
+
+
+SCENARIOS = {
+    "climb_exhaust_ack_resolve": _climb_exhaust_ack_resolve,
+    "resolve_deadline_then_signals": _resolve_deadline_then_signals,
+    "every_operation_then_cancel": _every_operation_then_cancel,
+    "notes_until_continue_as_new": _notes_until_continue_as_new,
+}
 
 
 async def main() -> None:
@@ -61,9 +98,10 @@ async def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             store = RecordStore(Path(tmp) / "records.db")
             async with build_worker(env.client, QUEUE, load_config(EXAMPLE_CONFIG), store):
-                for name, scenario in SCENARIOS.items():
-                    handle = await scenario(env, env.client)
-                    await handle.result()
+                for name in sys.argv[1:] or SCENARIOS:
+                    handle = await SCENARIOS[name](env, env.client)
+                    with contextlib.suppress(WorkflowContinuedAsNewError):
+                        await handle.result(follow_runs=False)
                     history = await handle.fetch_history()
                     (HISTORIES / f"{name}.json").write_text(history.to_json())
                     print(f"saved {name}: {len(history.events)} events")
