@@ -69,7 +69,7 @@ def current_details(view: StatusView) -> str:
         lines.append(f"**Occurrences:** {view.occurrences}")
     notes = [e for e in view.timeline if e.kind is EventKind.NOTE][-LATEST_NOTES:]
     if notes:
-        lines.append("**Latest notes:**\n" + "\n".join(f"- {_when(n.at)} {n.actor}: {n.note}" for n in notes))
+        lines.append("**Latest notes:**\n\n" + "\n".join(f"- {_when(n.at)} {n.actor}: {n.note}" for n in notes))
     return "\n\n".join(lines)
 
 
