@@ -69,7 +69,8 @@ def current_details(view: StatusView) -> str:
         lines.append(f"**Occurrences:** {view.occurrences}")
     notes = [e for e in view.timeline if e.kind is EventKind.NOTE][-LATEST_NOTES:]
     if notes:
-        lines.append("**Latest notes:**\n\n" + "\n".join(f"- {_when(n.at)} {n.actor}: {n.note}" for n in notes))
+        items = "\n".join(f"- {_when(n.at)} {n.actor}: {n.note}" for n in notes)
+        lines.append(f"**Latest notes:**\n\n{items}")
     return "\n\n".join(lines)
 
 
