@@ -45,7 +45,7 @@ class Notifier:
                         "page",
                         responder=responder_id,
                         name=responder.name,
-                        incident=headline(request.incident),
+                        incident=headline(request.incident, request.severity),
                         acknowledge_by=request.deadline.isoformat(),
                     )
                 deliveries.append(Delivery(responder=responder_id, channel=channel, delivered=True))

@@ -24,13 +24,19 @@ async def connect(target: str | None = None) -> Client:
 
     ``target`` overrides the address (used by ``escalate up`` for its embedded server).
     """
-    config = ClientConfig.load_client_connect_config()
+    try:
+        config = ClientConfig.load_client_connect_config()
+    except Exception as error:  # the SDK's loader raises several types for a bad profile or file
+        raise ConnectionProblem(
+            f"Temporal connection settings are invalid ({error}); check TEMPORAL_ADDRESS, "
+            "TEMPORAL_PROFILE and TEMPORAL_CONFIG_FILE"
+        ) from None
     if target:
         config["target_host"] = target
     config.setdefault("target_host", "localhost:7233")
     try:
         return await Client.connect(**config, data_converter=pydantic_data_converter)
-    except RuntimeError as error:
+    except (RuntimeError, ValueError) as error:
         reason = "connection refused" if "refused" in str(error).lower() else str(error)
         raise ConnectionProblem(
             f"cannot reach Temporal at {config['target_host']} ({reason}); start it with "

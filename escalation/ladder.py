@@ -13,6 +13,7 @@ from escalation.durations import MINIMUM, format_duration
 from escalation.models import EscalationPolicy, Severity
 from escalation.state import (
     AcknowledgeRequest,
+    ActionResult,
     CancelRequest,
     EscalateRequest,
     EscalationInput,
@@ -42,6 +43,11 @@ def start_tier(policy: EscalationPolicy, severity: Severity) -> int:
     if name is None:
         return 0
     return next(i for i, tier in enumerate(policy.tiers) if tier.name == name)
+
+
+def more_urgent(severity: Severity, than: Severity) -> bool:
+    """SEV1 is more urgent than SEV2, and so on."""
+    return list(Severity).index(severity) < list(Severity).index(than)
 
 
 def first_step(policy: EscalationPolicy, severity: Severity) -> Step:
@@ -77,21 +83,45 @@ def wait_time(policy: EscalationPolicy, severity: Severity, step: Step) -> timed
     return max(scaled, MINIMUM)
 
 
-def idempotency_key(incident_id: str, step: Step) -> str:
-    """Stable per ladder step, so a receiver can drop a page delivered twice."""
-    return f"{incident_id}/r{step.round}/t{step.tier}/{step.phase.value}"
+def idempotency_key(incident_id: str, escalation_id: str, step: Step) -> str:
+    """Stable per ladder step of one escalation, so a receiver can drop a page delivered twice.
+
+    ``escalation_id`` tells apart two escalations of the same incident id (the dedup key
+    reopened after a resolve), whose steps would otherwise carry the same key.
+    """
+    return f"{incident_id}/{escalation_id}/r{step.round}/t{step.tier}/{step.phase.value}"
+
+
+def resolve_deadline(policy: EscalationPolicy, severity: Severity) -> timedelta | None:
+    """Scaled like every other wait of the incident."""
+    if policy.resolve_deadline is None:
+        return None
+    return max(policy.resolve_deadline * policy.rule(severity).timeout_scale, MINIMUM)
+
+
+def tier_of(policy: EscalationPolicy, responder: str, highest: int) -> str:
+    """The lowest tier, among those reached, that names the responder: who answered, from where."""
+    for tier in policy.tiers[: highest + 1]:
+        if responder in (*tier.primary, *tier.backup):
+            return tier.name
+    return policy.tiers[highest].name
 
 
 # --- transitions ---------------------------------------------------------------------
 
 
 def _event(
-    state: EscalationState, policy: EscalationPolicy, at: datetime, kind: EventKind, **fields: object
+    state: EscalationState,
+    policy: EscalationPolicy,
+    at: datetime,
+    kind: EventKind,
+    step: Step | None = None,
+    **fields: object,
 ) -> None:
+    """Append to the timeline, labelled with ``step`` (default: the current one)."""
+    step = step or state.step
     state.timeline.append(
-        TimelineEvent(
-            at=at, kind=kind, tier_name=policy.tiers[state.step.tier].name, phase=state.step.phase, **fields
-        )
+        TimelineEvent(at=at, kind=kind, tier_name=policy.tiers[step.tier].name, phase=step.phase, **fields)
     )
 
 
@@ -116,20 +146,21 @@ def paging_until(state: EscalationState, deadline: datetime) -> None:
 
 
 def record_notified(
-    state: EscalationState, policy: EscalationPolicy, result: NotifyResult, now: datetime
+    state: EscalationState, policy: EscalationPolicy, step: Step, result: NotifyResult, now: datetime
 ) -> None:
-    """One ``notified`` event per channel, naming who was reached on it."""
+    """One ``notified`` event per channel, naming who was reached on it, for the step paged."""
     for channel in dict.fromkeys(d.channel for d in result.deliveries):
         reached = [d.responder for d in result.deliveries if d.channel == channel and d.delivered]
         failed = [d for d in result.deliveries if d.channel == channel and not d.delivered]
         if reached:
-            _event(state, policy, now, EventKind.NOTIFIED, targets=reached, channel=channel)
+            _event(state, policy, now, EventKind.NOTIFIED, step, targets=reached, channel=channel)
         if failed:
             _event(
                 state,
                 policy,
                 now,
                 EventKind.NOTIFY_FAILED,
+                step,
                 channel=channel,
                 targets=[d.responder for d in failed],
                 note="; ".join(f"{d.responder}: {d.detail}" for d in failed),
@@ -137,14 +168,14 @@ def record_notified(
 
 
 def record_notify_failed(
-    state: EscalationState, policy: EscalationPolicy, step_targets: list[str], reason: str, now: datetime
+    state: EscalationState, policy: EscalationPolicy, step: Step, reason: str, now: datetime
 ) -> None:
-    _event(state, policy, now, EventKind.NOTIFY_FAILED, targets=step_targets, note=reason)
+    _event(state, policy, now, EventKind.NOTIFY_FAILED, step, targets=targets(policy, step), note=reason)
 
 
-def time_out(state: EscalationState, policy: EscalationPolicy, now: datetime) -> None:
-    """Nobody acknowledged in time: move to the next step, or mark the ladder exhausted."""
-    _event(state, policy, now, EventKind.ACK_TIMEOUT, targets=targets(policy, state.step))
+def time_out(state: EscalationState, policy: EscalationPolicy, now: datetime, reason: str = "") -> None:
+    """Nobody acknowledged in time (or nobody could be reached): move on, or mark the ladder spent."""
+    _event(state, policy, now, EventKind.ACK_TIMEOUT, targets=targets(policy, state.step), note=reason)
     _move_to(state, policy, next_step(policy, state.severity, state.step), now)
 
 
@@ -177,22 +208,33 @@ def acknowledge(
     state.status = Status.ACKNOWLEDGED
     state.acknowledged_by = request.responder
     state.acknowledged_at = state.acknowledged_at or now  # time to acknowledge counts the first
-    state.acknowledged_tier = policy.tiers[state.step.tier].name
-    state.next_deadline = now + policy.resolve_deadline if policy.resolve_deadline else None
+    state.acknowledged_tier = tier_of(policy, request.responder, max(state.step.tier, state.highest_tier))
+    deadline = resolve_deadline(policy, state.severity)
+    state.next_deadline = now + deadline if deadline else None
     _event(state, policy, now, EventKind.ACKNOWLEDGED, actor=request.responder, note=request.note)
 
 
 def resolve_overdue(state: EscalationState, policy: EscalationPolicy, now: datetime) -> None:
-    """Acknowledged but not resolved by the policy's deadline: hand it to the next tier."""
+    """Acknowledged but not resolved by the deadline: hand it to the next tier up.
+
+    On the top tier there is nowhere higher: the top tier is paged again. A missed
+    deadline never starts a new round at a lower tier.
+    """
+    deadline = resolve_deadline(policy, state.severity) or timedelta(0)
     _event(
         state,
         policy,
         now,
         EventKind.RESOLVE_TIMEOUT,
         actor=state.acknowledged_by,
-        note=f"not resolved within {format_duration(policy.resolve_deadline)} of acknowledgement",
+        note=f"not resolved within {format_duration(deadline)} of acknowledgement",
     )
-    _move_to(state, policy, next_tier_step(policy, state.severity, state.step), now)
+    top = len(policy.tiers) - 1
+    higher = min(state.step.tier + 1, top)
+    reason = "" if state.step.tier < top else f"{policy.tiers[top].name} is the top tier: paging it again"
+    _move_to(
+        state, policy, Step(round=state.step.round, tier=higher, phase=Phase.PRIMARY), now, reason=reason
+    )
 
 
 def resolve(state: EscalationState, policy: EscalationPolicy, request: ResolveRequest, now: datetime) -> None:
@@ -229,7 +271,7 @@ def change_severity(state: EscalationState, policy: EscalationPolicy, request: S
         state.next_deadline = now + max(remaining * ratio, MINIMUM)
     _event(state, policy, now, EventKind.SEVERITY_CHANGED, actor=request.responder,
            note=f"{old.value} -> {new.value}: {request.reason.strip()}")  # fmt: skip
-    raised = list(Severity).index(new) < list(Severity).index(old)
+    raised = more_urgent(new, old)
     start = start_tier(policy, new)
     if raised and state.status is Status.TRIGGERED and start > state.step.tier:
         step = Step(round=state.step.round, tier=start, phase=Phase.PRIMARY)
@@ -257,8 +299,14 @@ def cancel(state: EscalationState, policy: EscalationPolicy, request: CancelRequ
 
 def repeat_occurrence(state: EscalationState, policy: EscalationPolicy, request: OccurrenceRequest,
                       now: datetime) -> None:  # fmt: skip
-    """The same incident was triggered again while open: count it, page nobody."""
+    """The same incident was triggered again while open: count it, page nobody.
+
+    Back-to-back repeats (a flapping alert) keep only the latest in the timeline, so the state
+    stays small; ``occurrences`` keeps the count.
+    """
     state.occurrences += 1
+    if state.timeline[-1].kind is EventKind.REPEATED:
+        state.timeline.pop()
     source = f" from {request.source}" if request.source else ""
     _event(state, policy, now, EventKind.REPEATED, note=f"occurrence {state.occurrences}{source}")
 
@@ -290,6 +338,14 @@ def view(incident_id: str, start: EscalationInput, state: EscalationState) -> St
     )
 
 
+def summary(incident_id: str, start: EscalationInput, state: EscalationState) -> ActionResult:
+    full = view(incident_id, start, state)
+    return ActionResult(
+        incident_id=incident_id, status=full.status, severity=full.severity, tier_name=full.tier_name,
+        paging=full.paging, acknowledged_by=full.acknowledged_by, resolved_by=full.resolved_by,
+    )  # fmt: skip
+
+
 def _seconds_between(start: datetime, end: datetime | None) -> float | None:
     return None if end is None else (end - start).total_seconds()
 
@@ -298,6 +354,7 @@ def record(incident_id: str, start: EscalationInput, state: EscalationState) -> 
     return EscalationRecord(
         incident_id=incident_id,
         incident=start.incident,
+        severity=state.severity,
         policy=start.policy_ref,
         outcome=state.status,
         triggered_at=state.triggered_at,

@@ -120,7 +120,7 @@ class EscalationPolicy(Strict):
     @field_validator("version", mode="before")
     @classmethod
     def _version_as_text(cls, value: object) -> object:
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
     @model_validator(mode="after")
     def _tiers_are_consistent(self) -> EscalationPolicy:

@@ -53,7 +53,7 @@ class RecordStore:
                     record.incident_id,
                     record.triggered_at.isoformat(),
                     record.incident.service,
-                    record.incident.severity.value,
+                    record.severity.value,
                     record.incident.title,
                     record.outcome.value,
                     record.policy.name,

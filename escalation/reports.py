@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from escalation.models import Incident
+from escalation.models import Incident, Severity
 from escalation.state import EventKind, Status, StatusView
 
 LATEST_NOTES = 5
@@ -20,9 +20,9 @@ _REPORT_FIELDS = (
 )
 
 
-def headline(incident: Incident) -> str:
-    """One line naming the incident: the Web UI's static summary."""
-    return f"{incident.severity.value} {incident.service}: {incident.title}"
+def headline(incident: Incident, severity: Severity | None = None) -> str:
+    """One line naming the incident (at its current severity): the Web UI's static summary."""
+    return f"{(severity or incident.severity).value} {incident.service}: {incident.title}"
 
 
 def report_lines(incident: Incident) -> list[tuple[str, str]]:
@@ -43,12 +43,17 @@ def report_markdown(incident: Incident) -> str:
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "-"
+    """In UTC, as on-call rotations span time zones; a time without a zone is taken as UTC."""
+    if moment is None:
+        return "-"
+    utc = moment.astimezone(UTC) if moment.tzinfo else moment
+    return utc.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def current_details(view: StatusView) -> str:
     """Markdown for the Web UI's current details: where the escalation stands right now."""
     lines = [
+        f"**Incident:** {headline(view.incident, view.severity)}",
         f"**Status:** {view.status.value}",
         f"**Tier:** {view.tier_name} ({view.phase.value}, round {view.round + 1})",
         f"**Policy:** {view.policy.name} v{view.policy.version}",
@@ -77,7 +82,7 @@ def current_details(view: StatusView) -> str:
 def timeline_text(view: StatusView) -> str:
     """A plain-text rendering of the whole status for a terminal."""
     out = [
-        f"{view.incident_id}  {headline(view.incident)}",
+        f"{view.incident_id}  {headline(view.incident, view.severity)}",
         f"status {view.status.value} | tier {view.tier_name} ({view.phase.value}) | "
         f"policy {view.policy.name} v{view.policy.version}",
     ]

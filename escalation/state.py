@@ -156,6 +156,18 @@ class StatusView(Message):
     timeline: list[TimelineEvent]
 
 
+class ActionResult(Message):
+    """What an accepted action left behind. Small on purpose: every result is kept in history."""
+
+    incident_id: str
+    status: Status
+    severity: Severity
+    tier_name: str
+    paging: list[str]
+    acknowledged_by: str | None
+    resolved_by: str | None
+
+
 class AcknowledgeRequest(Message):
     responder: str
     note: str = ""
@@ -194,10 +206,14 @@ class CancelRequest(Message):
 
 
 class OccurrenceRequest(Message):
-    """A trigger for this incident; a different ``trigger_id`` than the opener's is a duplicate."""
+    """A trigger for this incident; a different ``trigger_id`` than the opener's is a duplicate.
+
+    A duplicate at a more urgent severity raises the escalation's severity.
+    """
 
     trigger_id: str
     source: str = ""
+    severity: Severity | None = None
 
 
 class Occurrence(Message):
@@ -212,6 +228,7 @@ class NotifyRequest(Message):
     incident_id: str
     idempotency_key: str
     incident: Incident
+    severity: Severity
     tier_name: str
     phase: Phase
     targets: list[str]
@@ -235,6 +252,7 @@ class EscalationRecord(Message):
 
     incident_id: str
     incident: Incident
+    severity: Severity
     policy: PolicyRef
     outcome: Status
     triggered_at: datetime

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import secrets
 import uuid
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 from urllib.parse import quote
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -42,6 +44,7 @@ from escalation.reports import headline, report_markdown
 from escalation.settings import Settings
 from escalation.state import (
     AcknowledgeRequest,
+    ActionResult,
     CancelRequest,
     EscalateRequest,
     EscalationInput,
@@ -58,6 +61,8 @@ from escalation.state import (
 from workflows.escalation import EscalationWorkflow
 
 CLOSING_WAIT = timedelta(seconds=30)
+WORKER_WAIT = timedelta(seconds=30)
+T = TypeVar("T")
 CLOSING_POLL = timedelta(milliseconds=200)
 
 
@@ -91,8 +96,11 @@ def new_dedup_key() -> str:
 
 
 def incident_id_for(incident: Incident) -> str:
-    """One escalation per service and dedup key: the workflow id is derived from both."""
-    return f"incident-{incident.service}-{incident.dedup_key}"
+    """One escalation per service and dedup key: the workflow id is derived from both.
+
+    Service ids cannot contain ``:``, so two (service, key) pairs never share an id.
+    """
+    return f"incident:{incident.service}:{incident.dedup_key}"
 
 
 def list_query(status: Status | None, severity: Severity | None, service: str | None) -> str:
@@ -154,7 +162,9 @@ class Escalations:
         start = EscalationInput(
             incident=incident, policy=chosen, policy_digest=chosen.digest(), trigger_id=trigger_id
         )
-        request = OccurrenceRequest(trigger_id=trigger_id, source=source or incident.source)
+        request = OccurrenceRequest(
+            trigger_id=trigger_id, source=source or incident.source, severity=incident.severity
+        )
         for _ in range(3):
             operation = WithStartWorkflowOperation(
                 EscalationWorkflow.run,
@@ -166,8 +176,10 @@ class Escalations:
                 static_details=report_markdown(incident),
             )
             try:
-                occurrence: Occurrence = await self._client.execute_update_with_start_workflow(
-                    EscalationWorkflow.trigger, request, start_workflow_operation=operation
+                occurrence: Occurrence = await self._answered(
+                    self._client.execute_update_with_start_workflow(
+                        EscalationWorkflow.trigger, request, start_workflow_operation=operation
+                    )
                 )
             except WorkflowUpdateFailedError:  # closing: let it finish, then open a new one
                 await self._wait_closed(incident_id)
@@ -193,31 +205,31 @@ class Escalations:
                 return
             await asyncio.sleep(CLOSING_POLL.total_seconds())
 
-    async def acknowledge(self, incident_id: str, responder: str, note: str = "") -> StatusView:
+    async def acknowledge(self, incident_id: str, responder: str, note: str = "") -> ActionResult:
         return await self._act(incident_id, ACKNOWLEDGE, AcknowledgeRequest(responder=responder, note=note))
 
     async def resolve(
         self, incident_id: str, responder: str, summary: str, root_cause: str = ""
-    ) -> StatusView:
+    ) -> ActionResult:
         request = ResolveRequest(responder=responder, summary=summary, root_cause=root_cause)
         return await self._act(incident_id, RESOLVE, request)
 
-    async def escalate(self, incident_id: str, responder: str, reason: str) -> StatusView:
+    async def escalate(self, incident_id: str, responder: str, reason: str) -> ActionResult:
         return await self._act(incident_id, ESCALATE, EscalateRequest(responder=responder, reason=reason))
 
-    async def note(self, incident_id: str, responder: str, text: str) -> StatusView:
+    async def note(self, incident_id: str, responder: str, text: str) -> ActionResult:
         return await self._act(incident_id, NOTE, NoteRequest(responder=responder, text=text))
 
     async def change_severity(
         self, incident_id: str, responder: str, severity: Severity, reason: str
-    ) -> StatusView:
+    ) -> ActionResult:
         request = SeverityRequest(responder=responder, severity=severity, reason=reason)
         return await self._act(incident_id, CHANGE_SEVERITY, request)
 
-    async def reassign(self, incident_id: str, responder: str, to: str) -> StatusView:
+    async def reassign(self, incident_id: str, responder: str, to: str) -> ActionResult:
         return await self._act(incident_id, REASSIGN, ReassignRequest(responder=responder, to=to))
 
-    async def cancel(self, incident_id: str, responder: str, reason: str) -> StatusView:
+    async def cancel(self, incident_id: str, responder: str, reason: str) -> ActionResult:
         return await self._act(incident_id, CANCEL, CancelRequest(responder=responder, reason=reason))
 
     async def status(self, incident_id: str) -> StatusView:
@@ -255,13 +267,23 @@ class Escalations:
             )
         return sorted(found, key=lambda listed: listed.started_at, reverse=True)
 
+    async def _answered(self, call: Awaitable[T]) -> T:
+        """Wait for a worker to apply the request; without one it would wait forever."""
+        try:
+            return await asyncio.wait_for(call, WORKER_WAIT.total_seconds())
+        except TimeoutError:
+            raise EscalationError(
+                f"no worker answered within {WORKER_WAIT.seconds}s; the request is kept and applies when a "
+                f"worker polls task queue {self._settings.task_queue!r} (start one with 'escalate up')"
+            ) from None
+
     def _handle(self, incident_id: str) -> WorkflowHandle[EscalationWorkflow, object]:
         return self._client.get_workflow_handle_for(EscalationWorkflow.run, incident_id)
 
-    async def _act(self, incident_id: str, action: Action, request: Message) -> StatusView:
+    async def _act(self, incident_id: str, action: Action, request: Message) -> ActionResult:
         handle = self._handle(incident_id)
         try:
-            return await handle.execute_update(action.name, request, result_type=StatusView)
+            return await self._answered(handle.execute_update(action.name, request, result_type=ActionResult))
         except WorkflowUpdateFailedError as error:
             raise EscalationError(f"refused: {error.cause.message if error.cause else error}") from None
         except RPCError as error:

@@ -15,19 +15,26 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from temporalio.service import RPCError
 
 from escalation.config import ConfigError, describe, load_config, read_yaml
 from escalation.connection import ConnectionProblem
 from escalation.logs import configure_logging
-from escalation.models import Incident, Severity
+from escalation.models import Identifier, Incident, Severity
 from escalation.records import RecordStore
 from escalation.reports import timeline_text
 from escalation.settings import Settings
 from escalation.state import Status
 from starter.api import EscalationError, Escalations, new_dedup_key
-from starter.embedded import Embedded, EmbeddedProblem, run_embedded, run_worker_only
+from starter.embedded import (
+    DEFAULT_PORT,
+    DEFAULT_UI_PORT,
+    Embedded,
+    EmbeddedProblem,
+    run_embedded,
+    run_worker_only,
+)
 
 BAD_INPUT = 2
 FAILED = 1
@@ -51,6 +58,27 @@ def _severity(text: str) -> Severity:
         ) from None
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port; use a number from 1 to 65535")
+    return int(text)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
+
+
+def _service(text: str) -> str:
+    try:
+        return TypeAdapter(Identifier).validate_python(text)
+    except ValidationError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a service id; use lower-case letters, digits, '.', '_' or '-'"
+        ) from None
+
+
 def _status_filter(text: str) -> Status:
     try:
         return Status(text.lower())
@@ -63,7 +91,10 @@ def _incident(args: argparse.Namespace) -> Incident:
     """Merge ``--file`` with the flags (flags win) and validate it as an incident."""
     data: dict[str, Any] = {}
     if args.file:
-        loaded = read_yaml(Path(args.file))
+        try:
+            loaded = read_yaml(Path(args.file))
+        except ConfigError as error:
+            raise BadInput(f"--file {error.problems[0]}") from None
         if not isinstance(loaded, dict):
             raise BadInput(f"{args.file}: expected a mapping of incident fields (title, service, ...)")
         data.update(loaded)
@@ -74,13 +105,19 @@ def _incident(args: argparse.Namespace) -> Incident:
     try:
         return Incident.model_validate(data)
     except ValidationError as error:
-        source = args.file or "incident"
-        raise BadInput("; ".join(describe(error, Incident, source))) from None
+        missing = [str(e["loc"][0]) for e in error.errors() if e["type"] == "missing"]
+        if missing:
+            flags = ", ".join(f"--{name.replace('_', '-')}" for name in missing)
+            raise BadInput(f"missing {flags}: give it as a flag or in the --file incident") from None
+        raise BadInput("; ".join(describe(error, Incident, args.file or "incident"))) from None
 
 
 async def _trigger(args: argparse.Namespace, settings: Settings) -> None:
     incident = _incident(args)
     config = load_config(settings.config_dir)
+    config.policy_for(
+        incident.service, incident.severity, args.policy
+    )  # bad --policy: fail before connecting
     escalations = await Escalations.connect(settings, config)
     opened = await escalations.trigger(incident, policy=args.policy)
     if args.json:
@@ -214,8 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = commands.add_parser("up", help="run the embedded Temporal dev server and a worker")
     up.add_argument("--data-dir", type=Path, help="where server state and records live (default .escalation)")
-    up.add_argument("--port", type=int, default=7233, help="Temporal gRPC port (default 7233)")
-    up.add_argument("--ui-port", type=int, default=8233, help="Web UI port (default 8233)")
+    up.add_argument("--port", type=_port, default=DEFAULT_PORT, help="Temporal gRPC port (default 7233)")
+    up.add_argument("--ui-port", type=_port, default=DEFAULT_UI_PORT, help="Web UI port (default 8233)")
 
     trigger = commands.add_parser("trigger", help="open an escalation for an incident")
     trigger.add_argument("--service", help="the affected service (routes the incident to a policy)")
@@ -277,8 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--status", type=_status_filter, help="triggered, acknowledged, exhausted, resolved, cancelled"
     )
     listing.add_argument("--severity", type=_severity, help="SEV1 to SEV4")
-    listing.add_argument("--service", help="only this service")
-    listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    listing.add_argument("--service", type=_service, help="only this service")
+    listing.add_argument("--limit", type=_positive, default=50, help="at most this many (default 50)")
     listing.add_argument("--json", action="store_true", help="print the list as JSON")
     listing.set_defaults(run=_list)
 

@@ -23,6 +23,8 @@ from temporalio.client import Client
 from escalation import visibility
 
 READY_TIMEOUT_SECONDS = 60
+DEFAULT_PORT = 7233
+DEFAULT_UI_PORT = 8233
 SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 
 
@@ -160,9 +162,17 @@ def run_embedded(embedded: Embedded) -> int:
         "ESCALATION_UI_URL": embedded.ui_url,
     }
     worker = _worker(env)
+    defaults = embedded.port == DEFAULT_PORT and embedded.ui_port == DEFAULT_UI_PORT
+    elsewhere = (
+        ""
+        if defaults
+        else f"In other terminals: export TEMPORAL_ADDRESS={embedded.address} "
+        f"ESCALATION_UI_URL={embedded.ui_url} ESCALATION_DATA_DIR={embedded.data_dir}\n"
+    )
     print(
         f"Temporal dev server on {embedded.address} (state in {embedded.data_dir / 'temporal.db'})\n"
         f"Web UI: {embedded.ui_url}\n"
+        f"{elsewhere}"
         f"Ready for incidents, e.g.: escalate trigger --service demo --severity SEV2 --title 'Disk full'\n"
         f"Ctrl-C stops the worker and the server.",
         flush=True,

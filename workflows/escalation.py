@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -12,11 +12,13 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from escalation import actions, ladder, permissions, visibility
     from escalation.actions import Action
+    from escalation.durations import MINIMUM
     from escalation.reports import current_details
     from escalation.state import (
         CLOSE_OUT_ACTIVITY,
         NOTIFY_ACTIVITY,
         AcknowledgeRequest,
+        ActionResult,
         CancelRequest,
         EscalateRequest,
         EscalationInput,
@@ -32,18 +34,18 @@ with workflow.unsafe.imports_passed_through():
         SeverityRequest,
         Status,
         StatusView,
+        Step,
     )
 
 NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10))
 NOTIFY_ATTEMPT_LIMIT = timedelta(seconds=30)
 NOTIFY_TOTAL_LIMIT = timedelta(minutes=2)
 CLOSE_OUT_ATTEMPT_LIMIT = timedelta(seconds=30)
-SHORTEST_WAIT = timedelta(seconds=1)
 
 
 def notify_budget(wait: timedelta) -> timedelta:
     """Total time a page may take, retries included: half the step's wait, so it never stalls it."""
-    return min(max(wait / 2, SHORTEST_WAIT), NOTIFY_TOTAL_LIMIT)
+    return min(max(wait / 2, MINIMUM), NOTIFY_TOTAL_LIMIT)
 
 
 @workflow.defn(name="Escalation")
@@ -96,7 +98,12 @@ class EscalationWorkflow:
             wait = ladder.wait_time(self._policy, self._state.severity, step)
             ladder.paging_until(self._state, workflow.now() + wait)
             self._publish()
-            await self._notify(notify_budget(wait))
+            reached = await self._notify(step, notify_budget(wait))
+            if not reached and self._state.status is Status.TRIGGERED and self._state.step == step:
+                ladder.time_out(
+                    self._state, self._policy, workflow.now(), "nobody on this step could be reached"
+                )
+                return
         waiting_for = ", ".join(ladder.targets(self._policy, step))
         if await self._deadline_passed(
             lambda: self._state.status is Status.TRIGGERED and self._state.step == step,
@@ -131,11 +138,11 @@ class EscalationWorkflow:
                     lambda d=deadline: (
                         not unchanged() or self._state.next_deadline != d or self._history_is_long()
                     ),
-                    timeout=max(deadline - workflow.now(), SHORTEST_WAIT),
+                    timeout=max(deadline - workflow.now(), MINIMUM),
                     timeout_summary=summary,
                 )
             except TimeoutError:
-                return True
+                return unchanged()
         return False
 
     def _history_is_long(self) -> bool:
@@ -145,15 +152,18 @@ class EscalationWorkflow:
             or info.get_current_history_length() >= self._start.history_limit
         )
 
-    async def _notify(self, budget: timedelta) -> None:
-        step = self._state.step
+    async def _notify(self, step: Step, budget: timedelta) -> bool:
+        """Page ``step``; True if at least one target was reached on at least one channel."""
         tier = self._policy.tiers[step.tier]
         targets = ladder.targets(self._policy, step)
-        deadline: datetime = self._state.next_deadline or workflow.now()
+        deadline = self._state.next_deadline or workflow.now()
         request = NotifyRequest(
             incident_id=self._incident_id,
-            idempotency_key=ladder.idempotency_key(self._incident_id, step),
+            idempotency_key=ladder.idempotency_key(
+                self._incident_id, workflow.info().first_execution_run_id, step
+            ),
             incident=self._start.incident,
+            severity=self._state.severity,
             tier_name=tier.name,
             phase=step.phase,
             targets=targets,
@@ -173,9 +183,10 @@ class EscalationWorkflow:
             )
         except ActivityError as error:
             reason = str(error.cause or error)
-            ladder.record_notify_failed(self._state, self._policy, targets, reason, workflow.now())
-            return
-        ladder.record_notified(self._state, self._policy, result, workflow.now())
+            ladder.record_notify_failed(self._state, self._policy, step, reason, workflow.now())
+            return False
+        ladder.record_notified(self._state, self._policy, step, result, workflow.now())
+        return any(delivery.delivered for delivery in result.deliveries)
 
     # --- what operators see ----------------------------------------------------------
 
@@ -212,10 +223,10 @@ class EscalationWorkflow:
         if reason := self._refusal(action, request):
             raise ValueError(reason)
 
-    def _act(self, action: Action, request: Message) -> StatusView:
+    def _act(self, action: Action, request: Message) -> ActionResult:
         action.apply(self._state, self._policy, request, workflow.now())
         self._publish()
-        return self._view()
+        return ladder.summary(self._incident_id, self._start, self._state)
 
     def _act_on_signal(self, action: Action, request: Message) -> None:
         if reason := self._refusal(action, request):
@@ -224,7 +235,7 @@ class EscalationWorkflow:
         self._act(action, request)
 
     @workflow.update
-    def acknowledge(self, request: AcknowledgeRequest) -> StatusView:
+    def acknowledge(self, request: AcknowledgeRequest) -> ActionResult:
         return self._act(actions.ACKNOWLEDGE, request)
 
     @acknowledge.validator
@@ -236,7 +247,7 @@ class EscalationWorkflow:
         self._act_on_signal(actions.ACKNOWLEDGE, request)
 
     @workflow.update
-    def resolve(self, request: ResolveRequest) -> StatusView:
+    def resolve(self, request: ResolveRequest) -> ActionResult:
         return self._act(actions.RESOLVE, request)
 
     @resolve.validator
@@ -248,7 +259,7 @@ class EscalationWorkflow:
         self._act_on_signal(actions.RESOLVE, request)
 
     @workflow.update
-    def escalate(self, request: EscalateRequest) -> StatusView:
+    def escalate(self, request: EscalateRequest) -> ActionResult:
         return self._act(actions.ESCALATE, request)
 
     @escalate.validator
@@ -260,7 +271,7 @@ class EscalationWorkflow:
         self._act_on_signal(actions.ESCALATE, request)
 
     @workflow.update
-    def note(self, request: NoteRequest) -> StatusView:
+    def note(self, request: NoteRequest) -> ActionResult:
         return self._act(actions.NOTE, request)
 
     @note.validator
@@ -272,7 +283,7 @@ class EscalationWorkflow:
         self._act_on_signal(actions.NOTE, request)
 
     @workflow.update
-    def change_severity(self, request: SeverityRequest) -> StatusView:
+    def change_severity(self, request: SeverityRequest) -> ActionResult:
         return self._act(actions.CHANGE_SEVERITY, request)
 
     @change_severity.validator
@@ -284,7 +295,7 @@ class EscalationWorkflow:
         self._act_on_signal(actions.CHANGE_SEVERITY, request)
 
     @workflow.update
-    def reassign(self, request: ReassignRequest) -> StatusView:
+    def reassign(self, request: ReassignRequest) -> ActionResult:
         return self._act(actions.REASSIGN, request)
 
     @reassign.validator
@@ -296,7 +307,7 @@ class EscalationWorkflow:
         self._act_on_signal(actions.REASSIGN, request)
 
     @workflow.update
-    def cancel(self, request: CancelRequest) -> StatusView:
+    def cancel(self, request: CancelRequest) -> ActionResult:
         return self._act(actions.CANCEL, request)
 
     @cancel.validator
@@ -315,6 +326,13 @@ class EscalationWorkflow:
         duplicate = request.trigger_id != self._start.trigger_id
         if duplicate:
             ladder.repeat_occurrence(self._state, self._policy, request, workflow.now())
+            if request.severity and ladder.more_urgent(request.severity, self._state.severity):
+                raise_to = SeverityRequest(
+                    responder=request.source or "trigger",
+                    severity=request.severity,
+                    reason="triggered again at a more urgent severity",
+                )
+                ladder.change_severity(self._state, self._policy, raise_to, workflow.now())
             self._publish()
         return Occurrence(
             incident_id=self._incident_id, deduplicated=duplicate, occurrences=self._state.occurrences

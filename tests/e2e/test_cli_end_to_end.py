@@ -21,8 +21,8 @@ def test_incident_climbs_tiers_then_is_acknowledged_resolved_and_recorded(produc
     opened = product.cli_json("trigger", "--service", "checkout", "--severity", "SEV2", "--title",
                               "Card payments failing", "--dedup-key", key, "--policy", "e2e")  # fmt: skip
     incident_id = opened["incident_id"]
-    assert incident_id == opened["workflow_id"] == f"incident-checkout-{key}"
-    assert opened["ui_url"].endswith(f"/namespaces/default/workflows/{incident_id}")
+    assert incident_id == opened["workflow_id"] == f"incident:checkout:{key}"
+    assert opened["ui_url"].endswith(f"/namespaces/default/workflows/incident%3Acheckout%3A{key}")
 
     climbed = product.until_status(incident_id, lambda s: s["tier_name"] == "supervisor")
     pages = [
@@ -79,4 +79,9 @@ def test_bad_requests_fail_with_one_line_and_nonzero_exit(product: Product) -> N
     assert no_policy.returncode == 2 and "policy 'nope' does not exist" in no_policy.stderr
 
     missing_title = product.cli("trigger", "--service", "checkout", "--severity", "SEV3")
-    assert missing_title.returncode == 2 and "title: is required" in missing_title.stderr
+    assert missing_title.returncode == 2
+    assert missing_title.stderr == "escalate: missing --title: give it as a flag or in the --file incident\n"
+
+    not_a_file = product.cli("trigger", "--file", str(product.data_dir))
+    assert not_a_file.returncode == 2 and "cannot be read" in not_a_file.stderr
+    assert "Traceback" not in not_a_file.stderr

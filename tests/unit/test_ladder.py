@@ -133,11 +133,12 @@ def test_scaled_wait_time_is_never_under_one_second() -> None:
 
 def test_idempotency_key_is_stable_per_step_and_distinct_between_steps() -> None:
     steps = [step(r, t, ph) for r in range(2) for t in range(3) for ph in (P, B)]
-    keys = [ladder.idempotency_key("incident-1", s) for s in steps]
-    assert keys == [ladder.idempotency_key("incident-1", s.model_copy()) for s in steps]
+    keys = [ladder.idempotency_key("incident-1", "run-a", s) for s in steps]
+    assert keys == [ladder.idempotency_key("incident-1", "run-a", s.model_copy()) for s in steps]
     assert len(set(keys)) == len(keys)
-    assert all(k.startswith("incident-1/") for k in keys)
-    assert ladder.idempotency_key("incident-2", steps[0]) != keys[0]
+    assert all(k.startswith("incident-1/run-a/") for k in keys)
+    assert ladder.idempotency_key("incident-2", "run-a", steps[0]) != keys[0]
+    assert ladder.idempotency_key("incident-1", "run-b", steps[0]) != keys[0], "a reopened incident"
 
 
 # --- transitions -----------------------------------------------------------------------
@@ -275,14 +276,34 @@ def test_resolve_overdue_hands_the_incident_to_the_next_tier() -> None:
     )
 
 
-def test_resolve_overdue_on_the_last_tier_exhausts_the_ladder() -> None:
-    p = policy(resolve_deadline="1h")
+def test_resolve_overdue_on_the_top_tier_pages_the_top_tier_again() -> None:
+    p = policy(resolve_deadline="1h", repeat=1)
     state = started(p)
     state.step = step(0, 2)
     ladder.acknowledge(state, p, AcknowledgeRequest(responder="net-lee"), at(50))
     ladder.resolve_overdue(state, p, at(110))
-    assert state.status is Status.EXHAUSTED
-    assert state.timeline[-1].kind is EventKind.EXHAUSTED
+    assert (state.status, state.step, state.acknowledged_by) == (Status.TRIGGERED, step(0, 2), None)
+    last = state.timeline[-1]
+    assert (last.kind, last.targets, last.note) == (
+        EventKind.ESCALATED,
+        ["dba-kim", "net-lee"],
+        "specialist is the top tier: paging it again",
+    )
+
+
+def test_resolve_deadline_scales_with_severity() -> None:
+    p = policy(resolve_deadline="1h")
+    state = started(p, Severity.SEV1)  # SEV1 halves every wait
+    ladder.acknowledge(state, p, AcknowledgeRequest(responder="sofia"), at(0))
+    assert state.next_deadline == at(30)
+
+
+def test_acknowledgement_is_credited_to_the_responders_own_tier() -> None:
+    p = policy()
+    state = started(p)
+    state.step, state.highest_tier = step(0, 1), 1
+    ladder.acknowledge(state, p, AcknowledgeRequest(responder="ana"), at(20))
+    assert state.acknowledged_tier == "frontline"
 
 
 def test_time_to_acknowledge_counts_the_first_acknowledgement() -> None:
@@ -366,8 +387,9 @@ def test_record_notified_splits_reached_and_failed() -> None:
             Delivery(responder="net-lee", channel=Channel.CONSOLE, delivered=False, detail="no phone"),
         ]
     )
-    ladder.record_notified(state, p, result, at(1))
+    ladder.record_notified(state, p, step(0, 2), result, at(1))
     notified, failed = state.timeline[1:]
+    assert notified.tier_name == failed.tier_name == "specialist", "labelled with the step paged"
     assert (notified.kind, notified.targets, notified.channel) == (
         EventKind.NOTIFIED,
         ["dba-kim"],

@@ -39,10 +39,16 @@ class Ladder:
         return handle
 
     async def terminate_open(self) -> None:
-        """Open escalations left behind would hold the shared server's clock: their timers fire
-        into a task queue nobody polls any more, and time stops skipping."""
+        """Open escalations left behind would hold the shared server's clock, and so would one
+        terminated while an activity of it runs: time stops skipping for every later test.
+        So let running activities finish (bounded), then terminate."""
         for handle in self.started:
-            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+            for _ in range(100):
+                description = await handle.describe()
+                if not description.raw_description.pending_activities:
+                    break
+                await asyncio.sleep(0.05)
+            if description.status == WorkflowExecutionStatus.RUNNING:
                 await handle.terminate("test finished")
 
     async def status(self, handle: WorkflowHandle) -> StatusView:

@@ -43,7 +43,7 @@ async def test_escalate_now_hands_an_acknowledged_incident_to_the_next_tier(ladd
     view = await ladder.api.escalate(handle.id, "ana", "needs a DBA, beyond my access")
 
     assert (view.status, view.tier_name, view.acknowledged_by) == (Status.TRIGGERED, "supervisor", None)
-    escalated = [e for e in view.timeline if e.kind is EventKind.ESCALATED][-1]
+    escalated = [e for e in (await ladder.status(handle)).timeline if e.kind is EventKind.ESCALATED][-1]
     assert (escalated.actor, escalated.targets, escalated.note) == (
         "ana",
         ["sofia"],
@@ -88,7 +88,7 @@ async def test_raising_severity_shortens_the_remaining_wait(ladder: Ladder) -> N
 
     view = await ladder.api.change_severity(handle.id, "ana", Severity.SEV1, "all regions down")
     assert view.severity is Severity.SEV1
-    changed = [e for e in view.timeline if e.kind is EventKind.SEVERITY_CHANGED]
+    changed = [e for e in (await ladder.status(handle)).timeline if e.kind is EventKind.SEVERITY_CHANGED]
     assert [(e.actor, e.note) for e in changed] == [("ana", "SEV2 -> SEV1: all regions down")]
     assert await search_attribute(handle, visibility.SEVERITY) == "SEV1"
 
@@ -127,7 +127,7 @@ async def test_reassign_passes_the_acknowledgement(ladder: Ladder) -> None:
     view = await ladder.api.reassign(handle.id, "ana", "ben")
 
     assert view.acknowledged_by == "ben" and view.status is Status.ACKNOWLEDGED
-    event = next(e for e in view.timeline if e.kind is EventKind.REASSIGNED)
+    event = next(e for e in (await ladder.status(handle)).timeline if e.kind is EventKind.REASSIGNED)
     assert (event.actor, event.targets, event.note) == ("ana", ["ben"], "from ana to ben")
     assert await search_attribute(handle, visibility.ACKNOWLEDGED_BY) == "ben"
     with pytest.raises(EscalationError, match="ben already holds the incident"):
