@@ -35,6 +35,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def pages_of(status: dict[str, Any]) -> list[tuple[str, list[str], str]]:
+    """(tier, targets, channel) of each page in order; wait on these, not on ``tier_name``, which
+    changes before the new tier's page is recorded."""
+    notified = [event for event in status["timeline"] if event["kind"] == "notified"]
+    return [(event["tier_name"], event["targets"], event["channel"]) for event in notified]
+
+
 @dataclass
 class Product:
     """A running ``escalate up`` and the environment its CLI calls need."""
