@@ -9,8 +9,10 @@ TEMPORAL_NAMESPACE, TLS, TEMPORAL_API_KEY, TOML profiles) and reads ESCALATION_*
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
+from collections.abc import Mapping
 
 import structlog
 from temporalio.client import Client
@@ -22,17 +24,22 @@ from escalation.config import Config, ConfigError, load_config
 from escalation.connection import ConnectionProblem, connect, ensure_search_attributes
 from escalation.logs import configure_logging
 from escalation.records import RecordStore
-from escalation.settings import Settings
+from escalation.settings import DEFAULT_UI_URL, Settings
 from workflows.escalation import EscalationWorkflow
 
 
-def build_worker(client: Client, task_queue: str, config: Config, store: RecordStore) -> Worker:
-    """The one place that decides which workflows and activities a worker runs."""
+def build_worker(client: Client, task_queue: str, config: Config, store: RecordStore, *,
+                 ui_url: str = DEFAULT_UI_URL, env: Mapping[str, str] | None = None) -> Worker:  # fmt: skip
+    """The one place that decides which workflows and activities a worker runs.
+
+    ``env`` holds the channels' secrets (default: this process's environment).
+    """
+    notifier = Notifier(config, os.environ if env is None else env, ui_url, client.namespace)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[EscalationWorkflow],
-        activities=[Notifier(config.roster).notify, CloseOut(store).close_out],
+        activities=[notifier.notify, CloseOut(store).close_out],
     )
 
 
@@ -45,7 +52,8 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with build_worker(client, settings.task_queue, config, RecordStore(settings.database_path)):
+    store = RecordStore(settings.database_path)
+    async with build_worker(client, settings.task_queue, config, store, ui_url=settings.ui_url):
         log.info("worker ready", policies=sorted(config.policies), database=str(settings.database_path))
         await stop.wait()
         log.info("worker stopping")

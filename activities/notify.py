@@ -1,52 +1,188 @@
-"""Paging a ladder step's targets on the tier's channels.
+"""Paging one ladder step: every target on every channel their rules (or the tier) choose, at once.
 
-The request names responder ids only; contact details are looked up here, in the worker,
-so they never enter a workflow's history.
+The request names responder ids only; contact details and secrets are looked up here, in the
+worker, and scrubbed from every failure reason, so they never enter a workflow's history.
+Each message is retried with exponential backoff, and all of them end within the request's
+``deliver_within``: a dead channel costs the ladder seconds, never the step's whole timeout.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Mapping
+
 import structlog
 from temporalio import activity
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from escalation.models import Channel, Roster
-from escalation.reports import headline
+from activities.channels.base import DeliveryFailed, Message, Sender
+from activities.channels.console import ConsoleSender
+from activities.channels.email import EmailSender
+from activities.channels.slack import SlackSender
+from activities.channels.twilio import TwilioSender
+from activities.channels.webhook import Endpoint, WebhookSender
+from escalation.channel_settings import ChannelSettings
+from escalation.config import CHANNELS_FILE, Config, ConfigError
+from escalation.contact_routing import Send, plan
+from escalation.models import Channel
+from escalation.pages import Page, Recipient, web_ui_url
 from escalation.state import NOTIFY_ACTIVITY, Delivery, NotifyRequest, NotifyResult
+
+MAX_ATTEMPTS = 4
+"""Per message: with backoff of about 0.5 s, 1 s, 2 s a dead endpoint is given up in seconds."""
+HEARTBEAT_SECONDS = 1.0
+REDACTED = "[redacted]"
+
+
+def _worth_retrying(error: BaseException) -> bool:
+    return isinstance(error, TimeoutError) or (isinstance(error, DeliveryFailed) and error.retry)
+
+
+def _secret(env: Mapping[str, str], name: str | None) -> str | None:
+    return env[name] if name else None
 
 
 class Notifier:
-    def __init__(self, roster: Roster) -> None:
-        self._roster = roster
+    def __init__(self, config: Config, env: Mapping[str, str], ui_url: str, namespace: str) -> None:
+        """Resolve every configured channel's secrets now: a worker missing one refuses to start."""
+        settings = config.channels
+        if missing := settings.missing_secrets(env, str(config.directory / CHANNELS_FILE)):
+            raise ConfigError(missing)
+        self._roster = config.roster
+        self._settings = settings
+        self._ui_url = ui_url
+        self._namespace = namespace
+        self._senders = self._build_senders(config, env)
+        self._sensitive = self._sensitive_values(settings, env)
+
+    def _build_senders(self, config: Config, env: Mapping[str, str]) -> dict[Channel, Sender]:
+        settings, roster, templates = config.channels, config.roster, config.templates
+        senders: dict[Channel, Sender] = {Channel.CONSOLE: ConsoleSender()}
+        if templates is None:
+            return senders
+        if settings.email:
+            senders[Channel.EMAIL] = EmailSender(settings.email, env, roster, templates)
+        if settings.twilio:
+            for channel in (Channel.SMS, Channel.VOICE):
+                senders[channel] = TwilioSender(channel, settings.twilio, env, roster, templates)
+        if settings.slack:
+            urls = {name: str(e.url) if e.url else env[str(e.url_env)] for name, e in settings.slack.items()}
+            senders[Channel.SLACK] = SlackSender(urls, roster, templates)
+        if settings.webhooks:
+            endpoints = {
+                name: Endpoint(url=str(e.url) if e.url else env[str(e.url_env)], secret=env[e.secret_env])
+                for name, e in settings.webhooks.items()
+            }
+            senders[Channel.WEBHOOK] = WebhookSender(endpoints, roster)
+        return senders
+
+    def _sensitive_values(self, settings: ChannelSettings, env: Mapping[str, str]) -> list[str]:
+        """Every contact detail, endpoint URL and secret, longest first, to scrub from reasons."""
+        values: set[str] = set()
+        for person in self._roster.responders.values():
+            contact = person.contact
+            values |= {str(v) for v in (contact.email, contact.phone) if v}
+            if contact.slack and contact.slack.mention:
+                values.add(contact.slack.mention)
+        values |= {str(e.url) for e in (*settings.slack.values(), *settings.webhooks.values()) if e.url}
+        values |= {env[name] for _, name in settings.secret_names() if env.get(name)}
+        return sorted(values, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for value in self._sensitive:
+            text = text.replace(value, REDACTED)
+        return text
 
     @activity.defn(name=NOTIFY_ACTIVITY)
     async def notify(self, request: NotifyRequest) -> NotifyResult:
         log = structlog.get_logger().bind(
+            incident_id=request.incident_id, tier=request.tier_name, phase=request.phase.value,
+            idempotency_key=request.idempotency_key,
+        )  # fmt: skip
+        sends, refused = plan(
+            self._roster, self._settings, request.targets, request.severity, request.channels
+        )
+        details = activity.info().heartbeat_details
+        delivered_before = set(details[0]) if details else set()
+        delivered: set[str] = set(delivered_before)
+        deadline = asyncio.get_running_loop().time() + request.deliver_within.total_seconds()
+        heartbeat = asyncio.create_task(self._keep_heartbeating(delivered))
+        try:
+            outcomes = await asyncio.gather(
+                *(self._deliver(self._message(request, send), deadline, delivered) for send in sends)
+            )
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        deliveries = list(refused)
+        for send, (ok, detail) in zip(sends, outcomes, strict=True):
+            key = send.key(request.idempotency_key)
+            if key in delivered_before:
+                detail = "delivered by an earlier attempt of this page"
+            for responder in send.responders:
+                deliveries.append(
+                    Delivery(responder=responder, channel=send.channel, delivered=ok, detail=detail)
+                )
+        for delivery in deliveries:
+            (log.info if delivery.delivered else log.warning)(
+                "delivery", responder=delivery.responder, channel=delivery.channel.value,
+                delivered=delivery.delivered, detail=delivery.detail,
+            )  # fmt: skip
+        return NotifyResult(deliveries=deliveries)
+
+    def _message(self, request: NotifyRequest, send: Send) -> Message:
+        recipients = [Recipient(id=r, name=self._roster.responders[r].name) for r in send.responders]
+        key = send.key(request.idempotency_key)
+        page = Page.build(
             incident_id=request.incident_id,
+            incident=request.incident,
+            severity=request.severity,
             tier=request.tier_name,
             phase=request.phase.value,
-            idempotency_key=request.idempotency_key,
+            round=request.round + 1,
+            deadline=request.deadline,
+            recipients=recipients,
+            web_ui_url=web_ui_url(self._ui_url, self._namespace, request.incident_id),
+            idempotency_key=key,
         )
-        deliveries = []
-        for responder_id in request.targets:
-            responder = self._roster.responders.get(responder_id)
-            for channel in request.channels:
-                if responder is None:
-                    deliveries.append(
-                        Delivery(
-                            responder=responder_id,
-                            channel=channel,
-                            delivered=False,
-                            detail="not in the worker's roster; add them to roster.yaml",
-                        )
-                    )
-                    continue
-                if channel is Channel.CONSOLE:
-                    log.warning(
-                        "page",
-                        responder=responder_id,
-                        name=responder.name,
-                        incident=headline(request.incident, request.severity),
-                        acknowledge_by=request.deadline.isoformat(),
-                    )
-                deliveries.append(Delivery(responder=responder_id, channel=channel, delivered=True))
-        return NotifyResult(deliveries=deliveries)
+        return Message(send=send, key=key, page=page)
+
+    async def _deliver(self, message: Message, deadline: float, delivered: set[str]) -> tuple[bool, str]:
+        """Send one message with retries until it is delivered, refused for good, or out of time."""
+        if message.key in delivered:
+            return True, ""
+        sender = self._senders[message.send.channel]
+        attempts = 0
+        try:
+            async with asyncio.timeout_at(deadline):
+                async for attempt in AsyncRetrying(
+                    stop=stop_after_attempt(MAX_ATTEMPTS),
+                    wait=wait_exponential_jitter(multiplier=0.5, max=4, jitter=0.25),
+                    retry=retry_if_exception(_worth_retrying),
+                    reraise=True,
+                ):
+                    with attempt:
+                        attempts += 1
+                        await sender.send(message)
+        except DeliveryFailed as error:
+            outcome = "gave up" if error.retry else "refused"
+            return False, self.redact(f"{error.reason} ({outcome} after {_attempts(attempts)})")
+        except TimeoutError:
+            return False, f"no answer within the page's time bound ({_attempts(attempts)})"
+        except Exception as error:  # a broken template or sender must not hide the other deliveries
+            return False, self.redact(f"unexpected {type(error).__name__}: {error}")
+        delivered.add(message.key)
+        activity.heartbeat(sorted(delivered))
+        return True, "" if attempts == 1 else f"delivered on attempt {attempts}"
+
+    async def _keep_heartbeating(self, delivered: set[str]) -> None:
+        """Tell Temporal this worker is alive, and what it has delivered, so a retry skips those."""
+        while True:
+            activity.heartbeat(sorted(delivered))
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+
+
+def _attempts(count: int) -> str:
+    return f"{count} attempt{'s' if count != 1 else ''}"

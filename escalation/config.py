@@ -16,10 +16,13 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from escalation.channel_settings import ChannelSettings
 from escalation.models import EscalationPolicy, Roster, Routing, Severity
+from escalation.pages import PageTemplates, TemplateProblem
 
 ROSTER_FILE = "roster.yaml"
 ROUTING_FILE = "routing.yaml"
+CHANNELS_FILE = "channels.yaml"
 POLICY_DIR = "policies"
 
 
@@ -37,6 +40,9 @@ class Config:
     roster: Roster
     policies: dict[str, EscalationPolicy]
     routing: Routing
+    channels: ChannelSettings
+    templates: PageTemplates | None
+    """Loaded when ``channels.yaml`` exists: only channels set up there need templates."""
 
     def policy_for(self, service: str, severity: Severity, override: str | None = None) -> EscalationPolicy:
         """The policy an incident runs under: an explicit choice, else the routing table's."""
@@ -217,6 +223,41 @@ def _check_targets(
                         )
 
 
+def _check_channels(
+    policies: dict[str, tuple[EscalationPolicy, Path]],
+    roster: Roster,
+    channels: ChannelSettings,
+    roster_source: str,
+    problems: list[str],
+) -> None:
+    """Every channel a responder's rules or a tier's override may use can really be sent."""
+    for responder_id, person in roster.responders.items():
+        rules = [(f"responders.{responder_id}.channels", person.channels or roster.default_channels)]
+        rules += [
+            (f"responders.{responder_id}.by_severity.{severity.value}", used)
+            for severity, used in person.by_severity.items()
+        ]
+        for where, used in rules:
+            for channel in used:
+                if reason := channels.refusal(channel, person):
+                    problems.append(f"{roster_source}: {where}: {reason}")
+    for policy, path in policies.values():
+        for t, tier in enumerate(policy.tiers):
+            for channel in tier.channels or []:
+                for target in dict.fromkeys((*tier.primary, *tier.backup)):
+                    person = roster.responders.get(target)
+                    if person and (reason := channels.refusal(channel, person)):
+                        problems.append(f"{path}: tiers[{t}].channels: {target}: {reason}")
+
+
+def _load_templates(directory: Path, channels: ChannelSettings, problems: list[str]) -> PageTemplates | None:
+    try:
+        return PageTemplates(directory / channels.templates)
+    except TemplateProblem as error:
+        problems.extend(error.problems)
+        return None
+
+
 def _check_routes(routing: Routing, found: set[str], source: str, problems: list[str]) -> None:
     known = ", ".join(sorted(found)) or "(none defined)"
     refs = [("default", routing.default)] + [
@@ -240,15 +281,23 @@ def load_config(directory: Path) -> Config:
     roster = _load_file(directory / ROSTER_FILE, Roster, problems)
     routing = _load_file(directory / ROUTING_FILE, Routing, problems)
     policies, found = _load_policies(directory, problems)
+    has_channels = (directory / CHANNELS_FILE).exists()
+    channels = _load_file(directory / CHANNELS_FILE, ChannelSettings, problems) if has_channels else None
+    templates = _load_templates(directory, channels, problems) if channels else None
     if roster is not None:
         _check_targets(policies, roster, problems)
+        if channels is not None or not has_channels:
+            settings = channels or ChannelSettings()
+            _check_channels(policies, roster, settings, str(directory / ROSTER_FILE), problems)
     if routing is not None:
         _check_routes(routing, found, str(directory / ROUTING_FILE), problems)
-    if problems or roster is None or routing is None:
+    if problems or roster is None or routing is None or (has_channels and channels is None):
         raise ConfigError(problems)
     return Config(
         directory=directory,
         roster=roster,
         routing=routing,
         policies={name: policy for name, (policy, _) in policies.items()},
+        channels=channels or ChannelSettings(),
+        templates=templates,
     )

@@ -83,13 +83,14 @@ def wait_time(policy: EscalationPolicy, severity: Severity, step: Step) -> timed
     return max(scaled, MINIMUM)
 
 
-def idempotency_key(incident_id: str, escalation_id: str, step: Step) -> str:
-    """Stable per ladder step of one escalation, so a receiver can drop a page delivered twice.
+def idempotency_key(incident_id: str, escalation_id: str, step: Step, page: int) -> str:
+    """Stable per page of one escalation, so a receiver can drop a copy delivered twice.
 
     ``escalation_id`` tells apart two escalations of the same incident id (the dedup key
-    reopened after a resolve), whose steps would otherwise carry the same key.
+    reopened after a resolve); ``page`` counts pages, so a step paged again (the top tier
+    after a missed resolve deadline) is a new message rather than a duplicate.
     """
-    return f"{incident_id}/{escalation_id}/r{step.round}/t{step.tier}/{step.phase.value}"
+    return f"{incident_id}/{escalation_id}/r{step.round}/t{step.tier}/{step.phase.value}/p{page}"
 
 
 def resolve_deadline(policy: EscalationPolicy, severity: Severity) -> timedelta | None:
@@ -141,8 +142,11 @@ def begin(start: EscalationInput, now: datetime) -> EscalationState:
     return state
 
 
-def paging_until(state: EscalationState, deadline: datetime) -> None:
+def paging_until(state: EscalationState, deadline: datetime) -> int:
+    """Start paging the current step, waiting until ``deadline``; returns the page's number."""
     state.next_deadline = deadline
+    state.pages += 1
+    return state.pages
 
 
 def record_notified(

@@ -15,6 +15,7 @@ from typing import Annotated
 from pydantic import (
     BaseModel,
     ConfigDict,
+    EmailStr,
     Field,
     StringConstraints,
     field_validator,
@@ -40,9 +41,14 @@ class Severity(StrEnum):
 
 
 class Channel(StrEnum):
-    """Where a page is sent. ``console`` writes it to the worker's log."""
+    """Where a page is sent. ``console`` writes it to the worker's log, for development."""
 
     CONSOLE = "console"
+    EMAIL = "email"
+    SMS = "sms"
+    VOICE = "voice"
+    SLACK = "slack"
+    WEBHOOK = "webhook"
 
 
 class Strict(BaseModel):
@@ -72,21 +78,92 @@ class Incident(Strict):
     links: list[str] = []
 
 
+PhoneNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+[1-9][0-9]{6,14}$")]
+"""E.164, as SMS and voice providers expect: ``+`` then country code and number, no spaces."""
+
+
+class SlackContact(Strict):
+    """A Slack-compatible incoming webhook (named in channels.yaml) and whom to mention there."""
+
+    webhook: Identifier
+    mention: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Z0-9]{5,20}$")] | None = (
+        None
+    )
+
+
 class ContactMethods(Strict):
     """How a responder is reached. Details stay in the roster, never in workflow history."""
 
-    email: str | None = None
-    phone: str | None = None
-    slack: str | None = None
+    email: EmailStr | None = None
+    phone: PhoneNumber | None = None
+    slack: SlackContact | None = None
+    webhook: Identifier | None = None
+    """The name of a generic webhook endpoint in channels.yaml."""
+
+    def has(self, channel: Channel) -> bool:
+        """Whether this responder can be paged on ``channel`` at all."""
+        needed = CONTACT_FOR[channel]
+        return needed is None or getattr(self, needed) is not None
+
+
+CONTACT_FOR: dict[Channel, str | None] = {
+    Channel.CONSOLE: None,
+    Channel.EMAIL: "email",
+    Channel.SMS: "phone",
+    Channel.VOICE: "phone",
+    Channel.SLACK: "slack",
+    Channel.WEBHOOK: "webhook",
+}
+"""The contact field each channel needs."""
+
+ChannelList = Annotated[list[Channel], Field(min_length=1)]
 
 
 class Responder(Strict):
+    """Someone who can be paged, and on which channels (their own notification rules)."""
+
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
     contact: ContactMethods = ContactMethods()
+    channels: ChannelList | None = None
+    """Channels for any severity without a rule below; default: the roster's ``default_channels``."""
+    by_severity: dict[Severity, ChannelList] = {}
+
+    @model_validator(mode="after")
+    def _channels_have_contacts(self) -> Responder:
+        rules = [("channels", self.channels or [])] + [
+            (f"by_severity.{severity.value}", channels) for severity, channels in self.by_severity.items()
+        ]
+        for where, channels in rules:
+            for channel in channels:
+                if not self.contact.has(channel):
+                    needed = CONTACT_FOR[channel]
+                    raise ValueError(
+                        f"{where}: {channel.value} needs contact.{needed}; add it or drop the channel"
+                    )
+        return self
 
 
 class Roster(Strict):
+    default_channels: ChannelList = [Channel.CONSOLE]
     responders: dict[Identifier, Responder] = Field(min_length=1)
+
+    def channels_for(self, responder: str, severity: Severity) -> list[Channel]:
+        """The responder's rule for this severity, else their default, else the roster's."""
+        person = self.responders[responder]
+        return person.by_severity.get(severity) or person.channels or self.default_channels
+
+    @model_validator(mode="after")
+    def _defaults_have_contacts(self) -> Roster:
+        for responder_id, person in self.responders.items():
+            if person.channels is not None:
+                continue
+            for channel in self.default_channels:
+                if not person.contact.has(channel):
+                    raise ValueError(
+                        f"responders.{responder_id}: default_channels sends {channel.value}, which needs "
+                        f"contact.{CONTACT_FOR[channel]}; add it or give them their own channels"
+                    )
+        return self
 
 
 class Tier(Strict):
@@ -95,7 +172,8 @@ class Tier(Strict):
     backup: list[Identifier] = []
     ack_timeout: Duration
     backup_timeout: Duration | None = None
-    channels: list[Channel] = Field(default=[Channel.CONSOLE], min_length=1)
+    channels: ChannelList | None = None
+    """Overrides every target's own channels on this tier; default: each responder's rules."""
 
     @property
     def effective_backup_timeout(self) -> timedelta:

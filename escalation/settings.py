@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 DEFAULT_TASK_QUEUE = "escalations"
+DEFAULT_UI_URL = "http://localhost:8233"
 
 
 class Settings(BaseModel):
@@ -18,7 +19,7 @@ class Settings(BaseModel):
     data_dir: Path = Path(".escalation")
     database: Path | None = None
     task_queue: str = DEFAULT_TASK_QUEUE
-    ui_url: str = "http://localhost:8233"
+    ui_url: str = DEFAULT_UI_URL
 
     @property
     def database_path(self) -> Path:

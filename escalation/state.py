@@ -6,7 +6,7 @@ travel through Temporal as JSON with the pydantic data converter.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -116,6 +116,8 @@ class EscalationState(BaseModel):
     step: Step
     highest_tier: int = 0
     occurrences: int = 1
+    pages: int = 0
+    """Steps paged so far: part of each page's idempotency key, so paging a step again is new."""
     triggered_at: datetime
     next_deadline: datetime | None = None
     acknowledged_by: str | None = None
@@ -223,7 +225,11 @@ class Occurrence(Message):
 
 
 class NotifyRequest(Message):
-    """One page to one ladder step. Carries responder ids only; contacts are looked up later."""
+    """One page to one ladder step. Carries responder ids only; contacts are looked up later.
+
+    ``channels`` is the tier's override (None: each responder's own rules). Every delivery,
+    retries included, ends within ``deliver_within``, so a broken channel cannot stall the step.
+    """
 
     incident_id: str
     idempotency_key: str
@@ -231,9 +237,11 @@ class NotifyRequest(Message):
     severity: Severity
     tier_name: str
     phase: Phase
+    round: int = 0
     targets: list[str]
-    channels: list[Channel]
+    channels: list[Channel] | None
     deadline: datetime
+    deliver_within: timedelta = timedelta(seconds=30)
 
 
 class Delivery(Message):

@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
-from urllib.parse import quote
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from temporalio.client import (
@@ -40,6 +39,7 @@ from escalation.actions import (
 from escalation.config import Config, load_config
 from escalation.connection import connect
 from escalation.models import Identifier, Incident, Severity
+from escalation.pages import web_ui_url
 from escalation.reports import headline, report_markdown
 from escalation.settings import Settings
 from escalation.state import (
@@ -145,9 +145,7 @@ class Escalations:
         return self._config
 
     def ui_url(self, incident_id: str) -> str:
-        base = self._settings.ui_url.rstrip("/")
-        namespace = quote(self._client.namespace)
-        return f"{base}/namespaces/{namespace}/workflows/{quote(incident_id, safe='')}"
+        return web_ui_url(self._settings.ui_url, self._client.namespace, incident_id)
 
     async def trigger(self, incident: Incident, policy: str | None = None, source: str = "") -> Opened:
         """Open an escalation, or attach to the open one for the same service and dedup key.

@@ -38,14 +38,19 @@ with workflow.unsafe.imports_passed_through():
     )
 
 NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10))
-NOTIFY_ATTEMPT_LIMIT = timedelta(seconds=30)
 NOTIFY_TOTAL_LIMIT = timedelta(minutes=2)
+NOTIFY_HEARTBEAT = timedelta(seconds=10)
 CLOSE_OUT_ATTEMPT_LIMIT = timedelta(seconds=30)
 
 
 def notify_budget(wait: timedelta) -> timedelta:
     """Total time a page may take, retries included: half the step's wait, so it never stalls it."""
     return min(max(wait / 2, MINIMUM), NOTIFY_TOTAL_LIMIT)
+
+
+def delivery_bound(budget: timedelta) -> timedelta:
+    """What the notify activity spends on deliveries, leaving a fifth of the budget to report back."""
+    return budget * 4 / 5
 
 
 @workflow.defn(name="Escalation")
@@ -96,9 +101,9 @@ class EscalationWorkflow:
         step = self._state.step
         if self._state.next_deadline is None:
             wait = ladder.wait_time(self._policy, self._state.severity, step)
-            ladder.paging_until(self._state, workflow.now() + wait)
+            page = ladder.paging_until(self._state, workflow.now() + wait)
             self._publish()
-            reached = await self._notify(step, notify_budget(wait))
+            reached = await self._notify(step, notify_budget(wait), page)
             if not reached and self._state.status is Status.TRIGGERED and self._state.step == step:
                 ladder.time_out(
                     self._state, self._policy, workflow.now(), "nobody on this step could be reached"
@@ -152,32 +157,39 @@ class EscalationWorkflow:
             or info.get_current_history_length() >= self._start.history_limit
         )
 
-    async def _notify(self, step: Step, budget: timedelta) -> bool:
-        """Page ``step``; True if at least one target was reached on at least one channel."""
+    async def _notify(self, step: Step, budget: timedelta, page: int) -> bool:
+        """Page ``step``; True if at least one target was reached on at least one channel.
+
+        The activity retries each failed delivery itself and reports per responder and channel.
+        Temporal retries it only when a worker dies mid-page (missed heartbeats); the heartbeat
+        records what was already delivered so the new attempt sends only the rest.
+        """
         tier = self._policy.tiers[step.tier]
         targets = ladder.targets(self._policy, step)
         deadline = self._state.next_deadline or workflow.now()
         request = NotifyRequest(
             incident_id=self._incident_id,
             idempotency_key=ladder.idempotency_key(
-                self._incident_id, workflow.info().first_execution_run_id, step
+                self._incident_id, workflow.info().first_execution_run_id, step, page
             ),
             incident=self._start.incident,
             severity=self._state.severity,
             tier_name=tier.name,
             phase=step.phase,
+            round=step.round,
             targets=targets,
-            channels=list(tier.channels),
+            channels=tier.channels,
             deadline=deadline,
+            deliver_within=delivery_bound(budget),
         )
-        channels = ", ".join(c.value for c in tier.channels)
+        channels = ", ".join(c.value for c in tier.channels) if tier.channels else "their own channels"
         try:
             result = await workflow.execute_activity(
                 NOTIFY_ACTIVITY,
                 request,
                 result_type=NotifyResult,
-                start_to_close_timeout=min(NOTIFY_ATTEMPT_LIMIT, budget),
                 schedule_to_close_timeout=budget,
+                heartbeat_timeout=min(NOTIFY_HEARTBEAT, budget),
                 retry_policy=NOTIFY_RETRY,
                 summary=f"notify tier {tier.name} ({step.phase.value}): {', '.join(targets)} via {channels}",
             )

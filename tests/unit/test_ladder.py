@@ -131,14 +131,22 @@ def test_scaled_wait_time_is_never_under_one_second() -> None:
     assert ladder.wait_time(p, Severity.SEV1, step(0, 0)) == timedelta(seconds=1)
 
 
-def test_idempotency_key_is_stable_per_step_and_distinct_between_steps() -> None:
+def test_idempotency_key_is_stable_per_page_and_distinct_between_pages() -> None:
     steps = [step(r, t, ph) for r in range(2) for t in range(3) for ph in (P, B)]
-    keys = [ladder.idempotency_key("incident-1", "run-a", s) for s in steps]
-    assert keys == [ladder.idempotency_key("incident-1", "run-a", s.model_copy()) for s in steps]
+    keys = [ladder.idempotency_key("incident-1", "run-a", s, n) for n, s in enumerate(steps, 1)]
+    assert keys == [
+        ladder.idempotency_key("incident-1", "run-a", s.model_copy(), n) for n, s in enumerate(steps, 1)
+    ]
     assert len(set(keys)) == len(keys)
     assert all(k.startswith("incident-1/run-a/") for k in keys)
-    assert ladder.idempotency_key("incident-2", "run-a", steps[0]) != keys[0]
-    assert ladder.idempotency_key("incident-1", "run-b", steps[0]) != keys[0], "a reopened incident"
+    assert ladder.idempotency_key("incident-2", "run-a", steps[0], 1) != keys[0]
+    assert ladder.idempotency_key("incident-1", "run-b", steps[0], 1) != keys[0], "a reopened incident"
+    assert ladder.idempotency_key("incident-1", "run-a", steps[0], 9) != keys[0], "the same step paged again"
+
+
+def test_each_page_of_the_ladder_gets_the_next_number() -> None:
+    state = ladder.begin(start_input(), T0)
+    assert [ladder.paging_until(state, T0 + timedelta(minutes=n)) for n in (1, 2, 3)] == [1, 2, 3]
 
 
 # --- transitions -----------------------------------------------------------------------

@@ -12,9 +12,10 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from activities.notify import Notifier
 from escalation.config import load_config
 from escalation.records import RecordStore
-from escalation.settings import Settings
+from escalation.settings import DEFAULT_UI_URL, Settings
 from escalation.state import EscalationInput, StatusView
 from starter.api import Escalations
 from tests.support import EXAMPLE_CONFIG
@@ -30,6 +31,11 @@ class Ladder:
     store: RecordStore
     api: Escalations
     started: list[WorkflowHandle] = field(default_factory=list)
+
+    @property
+    def notify(self) -> Callable[..., object]:
+        """The notify activity as the example configuration wires it, for hand-built workers."""
+        return Notifier(self.api.config, {}, DEFAULT_UI_URL, self.client.namespace).notify
 
     async def start(self, start: EscalationInput) -> WorkflowHandle[EscalationWorkflow, object]:
         handle = await self.client.start_workflow(

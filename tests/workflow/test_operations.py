@@ -12,7 +12,6 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle
 from temporalio.worker import Worker
 
-from activities.notify import Notifier
 from escalation import visibility
 from escalation.models import Severity
 from escalation.settings import Settings
@@ -251,9 +250,8 @@ async def test_a_trigger_during_close_out_waits_and_opens_a_new_escalation(ladde
     queue = ladder.task_queue + "-held"
     api = Escalations(ladder.client, Settings(task_queue=queue), ladder.api.config)
     key = uuid.uuid4().hex[:8]
-    notify = Notifier(ladder.api.config.roster).notify
     async with Worker(ladder.client, task_queue=queue, workflows=[EscalationWorkflow],
-                      activities=[notify, held_close_out]):  # fmt: skip
+                      activities=[ladder.notify, held_close_out]):  # fmt: skip
         first = await api.trigger(incident(key=key))
         await api.resolve(first.incident_id, "ana", "fixed")
         retrigger = asyncio.create_task(api.trigger(incident(key=key)))

@@ -11,7 +11,6 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.worker import Worker
 
-from activities.notify import Notifier
 from escalation.state import CLOSE_OUT_ACTIVITY, EscalationRecord, Status
 from starter.api import EscalationError
 from tests.support import start_input
@@ -69,7 +68,7 @@ async def test_resolved_incident_refuses_acknowledge_and_resolve(ladder: Ladder)
         ladder.client,
         task_queue=queue,
         workflows=[EscalationWorkflow],
-        activities=[Notifier(ladder.api.config.roster).notify, held_close_out],
+        activities=[ladder.notify, held_close_out],
     ):
         handle = await ladder.client.start_workflow(
             EscalationWorkflow.run, start_input(), id=f"incident-{uuid.uuid4().hex[:8]}", task_queue=queue

@@ -1,0 +1,1 @@
+"""One module per way of reaching people; each sender implements ``base.Sender``."""

@@ -1,0 +1,66 @@
+"""The interface every channel implements, and the HTTP conventions the web-based ones share."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import aiohttp
+
+from escalation.contact_routing import Send
+from escalation.pages import Page
+
+ATTEMPT_TIMEOUT_SECONDS = 10
+"""One HTTP request or SMTP session; the notifier's overall bound may cut it shorter."""
+
+_RETRYABLE_STATUS = frozenset({408, 425, 429})
+
+
+class DeliveryFailed(Exception):
+    """A message was not delivered. ``retry`` says whether trying again could help."""
+
+    def __init__(self, reason: str, *, retry: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry = retry
+
+
+@dataclass(frozen=True)
+class Message:
+    """What a sender sends: the page's content, for whom, and the message's idempotency key."""
+
+    send: Send
+    key: str
+    page: Page
+
+
+class Sender(Protocol):
+    async def send(self, message: Message) -> None:
+        """Deliver ``message`` or raise DeliveryFailed; the notifier retries and bounds the time."""
+
+
+async def post(url: str, *, headers: Mapping[str, str], auth: aiohttp.BasicAuth | None = None,
+               json: Any = None, data: Any = None) -> str:  # fmt: skip
+    """POST and return the response body; a refusal raises DeliveryFailed saying if a retry may help.
+
+    Server errors, throttling and timeouts are worth retrying; any other 4xx is a request the
+    receiver will refuse again (bad credentials, unknown number), so it fails at once.
+    """
+    timeout = aiohttp.ClientTimeout(total=ATTEMPT_TIMEOUT_SECONDS)
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as http,
+            http.post(url, headers=headers, auth=auth, json=json, data=data) as response,
+        ):
+            body = await response.text()
+            if response.status < 300:
+                return body
+            retry = response.status >= 500 or response.status in _RETRYABLE_STATUS
+            raise DeliveryFailed(f"HTTP {response.status} {response.reason}: {body[:200]}", retry=retry)
+    except TimeoutError as error:
+        raise DeliveryFailed(f"no answer within {ATTEMPT_TIMEOUT_SECONDS}s", retry=True) from error
+    except aiohttp.ClientError as error:
+        raise DeliveryFailed(
+            f"could not reach the receiver ({type(error).__name__}: {error})", retry=True
+        ) from error

@@ -1,0 +1,46 @@
+"""SMS and voice calls through Twilio's REST API; ``base_url`` points elsewhere for tests or proxies.
+
+Twilio has no idempotency key on its API: the key travels in an ``Idempotency-Key`` header for
+proxies that honour it, and the notifier's heartbeat keeps a retried page from sending twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from xml.sax.saxutils import escape
+
+import aiohttp
+
+from activities.channels.base import Message, post
+from escalation.channel_settings import TwilioSettings
+from escalation.models import Channel, Roster
+from escalation.pages import PageTemplates
+
+
+class TwilioSender:
+    """``Channel.SMS`` sends a text message; ``Channel.VOICE`` places a call that reads the page out."""
+
+    def __init__(self, channel: Channel, settings: TwilioSettings, env: Mapping[str, str], roster: Roster,
+                 templates: PageTemplates) -> None:  # fmt: skip
+        self._channel = channel
+        self._settings = settings
+        self._account = env[settings.account_sid_env]
+        self._auth = aiohttp.BasicAuth(self._account, env[settings.auth_token_env])
+        self._roster = roster
+        self._templates = templates
+
+    def form(self, message: Message) -> dict[str, str]:
+        phone = str(self._roster.responders[message.send.destination].contact.phone)
+        form = {"To": phone, "From": self._settings.from_number}
+        if self._channel is Channel.SMS:
+            return form | {"Body": self._templates.render("sms", message.page)}
+        spoken = escape(self._templates.render("voice", message.page))
+        return form | {
+            "Twiml": f'<Response><Say>{spoken}</Say><Pause length="1"/><Say>{spoken}</Say></Response>'
+        }
+
+    async def send(self, message: Message) -> None:
+        resource = "Messages" if self._channel is Channel.SMS else "Calls"
+        base = str(self._settings.base_url).rstrip("/")
+        url = f"{base}/2010-04-01/Accounts/{self._account}/{resource}.json"
+        await post(url, headers={"Idempotency-Key": message.key}, auth=self._auth, data=self.form(message))

@@ -1,0 +1,122 @@
+"""``channels.yaml``: how the worker reaches the outside world (SMTP, Twilio, Slack, webhooks).
+
+Only the worker reads this file. Secrets are never written in it: each is named by the
+environment variable that holds it, and a worker whose environment lacks one refuses to start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AnyHttpUrl, Field, NameEmail, StringConstraints, model_validator
+
+from escalation.durations import Duration
+from escalation.models import CONTACT_FOR, Channel, Identifier, PhoneNumber, Responder, Strict
+
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+"""The name of an environment variable holding a secret, e.g. ``ESCALATION_SMTP_PASSWORD``."""
+
+
+class Security(StrEnum):
+    """How the SMTP connection is protected: upgrade with STARTTLS, TLS from the start, or none."""
+
+    STARTTLS = "starttls"
+    SSL = "ssl"
+    NONE = "none"
+
+
+class EmailSettings(Strict):
+    host: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Security = Security.STARTTLS
+    sender: NameEmail
+    username_env: EnvName | None = None
+    password_env: EnvName | None = None
+    ca_file: Path | None = None
+    """Trust this CA bundle instead of the system's, for a relay with a private certificate."""
+    timeout: Duration = Field(default="10s", validate_default=True)
+
+    @model_validator(mode="after")
+    def _credentials_come_in_pairs(self) -> EmailSettings:
+        if (self.username_env is None) != (self.password_env is None):
+            raise ValueError("username_env and password_env go together; set both or neither")
+        return self
+
+
+class TwilioSettings(Strict):
+    """SMS and voice calls through Twilio's REST API (or anything speaking its shape)."""
+
+    base_url: AnyHttpUrl = AnyHttpUrl("https://api.twilio.com")
+    account_sid_env: EnvName = "TWILIO_ACCOUNT_SID"
+    auth_token_env: EnvName = "TWILIO_AUTH_TOKEN"
+    from_number: PhoneNumber
+
+
+class SlackEndpoint(Strict):
+    """A Slack-compatible incoming webhook. Its URL is a secret: prefer ``url_env``."""
+
+    url: AnyHttpUrl | None = None
+    url_env: EnvName | None = None
+
+    @model_validator(mode="after")
+    def _one_url(self) -> SlackEndpoint:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("give exactly one of url or url_env")
+        return self
+
+
+class WebhookEndpoint(SlackEndpoint):
+    """A generic JSON webhook; every request is signed with the secret in ``secret_env``."""
+
+    secret_env: EnvName
+
+
+class ChannelSettings(Strict):
+    email: EmailSettings | None = None
+    twilio: TwilioSettings | None = None
+    slack: dict[Identifier, SlackEndpoint] = Field(default_factory=dict)
+    webhooks: dict[Identifier, WebhookEndpoint] = Field(default_factory=dict)
+    templates: Path = Path("templates")
+    """Page templates, relative to the configuration directory."""
+
+    def refusal(self, channel: Channel, responder: Responder) -> str | None:
+        """Why the worker could not page ``responder`` on ``channel``, or None if it can."""
+        contact = responder.contact
+        if not contact.has(channel):
+            return f"{channel.value} needs contact.{CONTACT_FOR[channel]}; add it to the responder"
+        if channel is Channel.EMAIL and self.email is None:
+            return "email is not set up; add an email: section to channels.yaml"
+        if channel in (Channel.SMS, Channel.VOICE) and self.twilio is None:
+            return f"{channel.value} is not set up; add a twilio: section to channels.yaml"
+        if channel is Channel.SLACK and contact.slack and contact.slack.webhook not in self.slack:
+            return f"slack webhook {contact.slack.webhook!r} is not under slack: in channels.yaml; add it"
+        if channel is Channel.WEBHOOK and contact.webhook not in self.webhooks:
+            return f"webhook {contact.webhook!r} is not under webhooks: in channels.yaml; add it"
+        return None
+
+    def secret_names(self) -> list[tuple[str, str]]:
+        """(field path, environment variable) for every secret the configured channels need."""
+        names: list[tuple[str, str | None]] = []
+        if self.email:
+            names += [("email.username_env", self.email.username_env)]
+            names += [("email.password_env", self.email.password_env)]
+        if self.twilio:
+            names += [("twilio.account_sid_env", self.twilio.account_sid_env)]
+            names += [("twilio.auth_token_env", self.twilio.auth_token_env)]
+        for name, endpoint in self.slack.items():
+            names += [(f"slack.{name}.url_env", endpoint.url_env)]
+        for name, endpoint in self.webhooks.items():
+            names += [(f"webhooks.{name}.url_env", endpoint.url_env)]
+            names += [(f"webhooks.{name}.secret_env", endpoint.secret_env)]
+        return [(path, env) for path, env in names if env]
+
+    def missing_secrets(self, env: Mapping[str, str], source: str) -> list[str]:
+        """One problem line per secret whose environment variable is unset or empty."""
+        return [
+            f"{source}: {path}: environment variable {name} is not set; export it where the worker runs"
+            for path, name in self.secret_names()
+            if not env.get(name)
+        ]

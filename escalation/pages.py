@@ -1,0 +1,177 @@
+"""What a page says, and the operator-editable templates that say it on each channel.
+
+Every page carries the incident's report, severity, tier and deadline, the incident id, its
+Web UI link and the exact commands to acknowledge and resolve, so a responder woken at
+night can act from the page alone.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import jinja2
+from pydantic import BaseModel, ConfigDict
+
+from escalation.models import Incident, Severity
+from escalation.reports import headline, report_lines
+
+TEMPLATE_FILES = {
+    "subject": "email_subject.txt.j2",
+    "text": "email.txt.j2",
+    "html": "email.html.j2",
+    "sms": "sms.txt.j2",
+    "voice": "voice.txt.j2",
+    "slack": "slack.json.j2",
+}
+"""Template role -> file name in the templates directory."""
+
+
+def web_ui_url(base: str, namespace: str, incident_id: str) -> str:
+    """The incident's page in the Temporal Web UI (its workflow id is the incident id)."""
+    return f"{base.rstrip('/')}/namespaces/{quote(namespace)}/workflows/{quote(incident_id, safe='')}"
+
+
+class Recipient(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+
+
+class Page(BaseModel):
+    """Everything a template may use. Names, not contact details: those stay with the channels."""
+
+    model_config = ConfigDict(frozen=True)
+
+    incident_id: str
+    incident: Incident
+    headline: str
+    severity: Severity
+    tier: str
+    phase: str
+    round: int
+    deadline: datetime
+    report: list[tuple[str, str]]
+    recipients: list[Recipient]
+    web_ui_url: str
+    acknowledge_command: str
+    resolve_command: str
+    idempotency_key: str
+
+    @property
+    def deadline_text(self) -> str:
+        return self.deadline.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        incident_id: str,
+        incident: Incident,
+        severity: Severity,
+        tier: str,
+        phase: str,
+        round: int,
+        deadline: datetime,
+        recipients: list[Recipient],
+        web_ui_url: str,
+        idempotency_key: str,
+    ) -> Page:
+        """A page to ``recipients``; with one recipient the commands name them with ``--as``."""
+        who = recipients[0].id if len(recipients) == 1 else "YOUR-ID"
+        target = shlex.quote(incident_id)
+        return cls(
+            incident_id=incident_id,
+            incident=incident,
+            headline=headline(incident, severity),
+            severity=severity,
+            tier=tier,
+            phase=phase,
+            round=round,
+            deadline=deadline,
+            report=report_lines(incident),
+            recipients=recipients,
+            web_ui_url=web_ui_url,
+            acknowledge_command=f"escalate ack {target} --as {who}",
+            resolve_command=f'escalate resolve {target} --as {who} --summary "what fixed it"',
+            idempotency_key=idempotency_key,
+        )
+
+
+class TemplateProblem(Exception):
+    """A template is missing, does not parse, or fails on a sample page; ``problems`` says which."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+class PageTemplates:
+    """The templates directory, loaded once and checked by rendering a sample page."""
+
+    def __init__(self, directory: Path) -> None:
+        self._env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(directory),
+            undefined=jinja2.StrictUndefined,
+            autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+            keep_trailing_newline=False,
+        )
+        self._directory = directory
+        self._templates: dict[str, jinja2.Template] = {}
+        problems = []
+        for role, name in TEMPLATE_FILES.items():
+            try:
+                self._templates[role] = self._env.get_template(name)
+            except jinja2.TemplateNotFound:
+                problems.append(f"{directory / name}: template is missing; copy it from config/templates")
+            except jinja2.TemplateSyntaxError as error:
+                problems.append(f"{directory / name}: line {error.lineno}: {error.message}; fix the template")
+        if not problems:
+            problems = self._sample_problems()
+        if problems:
+            raise TemplateProblem(problems)
+
+    def render(self, role: str, page: Page, **extra: object) -> str:
+        return self._templates[role].render(page=page, **extra).strip()
+
+    def slack_message(self, page: Page, mentions: str) -> dict[str, object]:
+        """The Slack template's output parsed as the JSON body of an incoming-webhook post."""
+        message = json.loads(self.render("slack", page, mentions=mentions))
+        if not isinstance(message, dict):
+            raise ValueError("slack.json.j2 must render a JSON object")
+        return message
+
+    def _sample_problems(self) -> list[str]:
+        """Render every template once now, so a typo fails at start-up rather than at 3 a.m."""
+        sample = Page.build(
+            incident_id="incident:sample:check",
+            incident=Incident(
+                title="Sample",
+                service="sample",
+                severity=Severity.SEV2,
+                dedup_key="check",
+                links=["https://x"],
+            ),
+            severity=Severity.SEV2,
+            tier="frontline",
+            phase="primary",
+            round=1,
+            deadline=datetime(2026, 1, 1, tzinfo=UTC),
+            recipients=[Recipient(id="sample", name="Sample Responder")],
+            web_ui_url="http://localhost:8233",
+            idempotency_key="sample",
+        )
+        problems = []
+        for role, name in TEMPLATE_FILES.items():
+            try:
+                if role == "slack":
+                    self.slack_message(sample, mentions="<@U0SAMPLE>")
+                else:
+                    self.render(role, sample)
+            except (jinja2.TemplateError, ValueError, TypeError) as error:
+                problems.append(f"{self._directory / name}: {error}; fix the template")
+        return problems
