@@ -4,7 +4,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: up test
+.PHONY: up inbox test
+
+# The example channels.yaml signs its demo webhook with this secret; set your own to override.
+export ESCALATION_OPS_BRIDGE_SECRET ?= local-demo-secret
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +18,10 @@ $(BIN)/.installed: pyproject.toml
 ## up: run the product — embedded Temporal dev server + worker, Web UI on :8233
 up: $(BIN)/.installed
 	$(BIN)/escalate up
+
+## inbox: catch the demo's e-mail and webhook pages locally (run beside `make up`)
+inbox: $(BIN)/.installed
+	$(BIN)/escalate inbox
 
 ## test: lint, then every test (unit, time-skipping workflow, end-to-end, replay)
 test: $(BIN)/.installed

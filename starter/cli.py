@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from temporalio.service import RPCError
 
-from escalation.config import ConfigError, describe, load_config, read_yaml
+from escalation.config import CHANNELS_FILE, Config, ConfigError, describe, load_config, read_yaml
 from escalation.connection import ConnectionProblem
 from escalation.logs import configure_logging
 from escalation.models import Identifier, Incident, Severity
@@ -35,6 +35,8 @@ from starter.embedded import (
     run_embedded,
     run_worker_only,
 )
+from starter.inbox import Inbox, serve
+from starter.inbox import describe as describe_page
 
 BAD_INPUT = 2
 FAILED = 1
@@ -231,14 +233,34 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}s"
 
 
-async def _check(args: argparse.Namespace, settings: Settings) -> None:
+def _load_for_worker(settings: Settings) -> Config:
+    """The configuration, and the channel secrets a worker started from here would need."""
     config = load_config(settings.config_dir)
+    if missing := config.channels.missing_secrets(os.environ, str(settings.config_dir / CHANNELS_FILE)):
+        raise ConfigError(missing)
+    return config
+
+
+async def _check(args: argparse.Namespace, settings: Settings) -> None:
+    config = load_config(settings.config_dir) if args.skip_secrets else _load_for_worker(settings)
     print(f"{settings.config_dir}: {len(config.roster.responders)} responders, "
           f"policies {', '.join(sorted(config.policies))}, default {config.routing.default}")  # fmt: skip
 
 
+async def _inbox(args: argparse.Namespace, settings: Settings) -> None:
+    config = _load_for_worker(settings)
+    secrets = {name: os.environ[e.secret_env] for name, e in config.channels.webhooks.items()}
+    try:
+        await serve(Inbox(secrets, on_page=lambda page: print(describe_page(page), flush=True)),
+                    smtp_port=args.smtp_port, http_port=args.http_port)  # fmt: skip
+    except OSError as error:
+        raise BadInput(
+            f"inbox: cannot listen ({error.strerror}); pick free ports with --smtp-port/--http-port"
+        ) from None
+
+
 def _up(args: argparse.Namespace, settings: Settings) -> int:
-    load_config(settings.config_dir)  # nothing starts on an invalid configuration
+    _load_for_worker(settings)  # nothing starts on an invalid configuration
     if os.environ.get("TEMPORAL_ADDRESS"):
         return run_worker_only(dict(os.environ))
     return run_embedded(Embedded(data_dir=args.data_dir or settings.data_dir, port=args.port,
@@ -330,7 +352,15 @@ def build_parser() -> argparse.ArgumentParser:
     record.set_defaults(run=_record)
 
     check = commands.add_parser("check", help="validate the configuration directory")
+    check.add_argument(
+        "--skip-secrets", action="store_true", help="do not require the channels' secrets here (e.g. in CI)"
+    )
     check.set_defaults(run=_check)
+
+    inbox = commands.add_parser("inbox", help="catch e-mail and webhook pages locally, to try channels")
+    inbox.add_argument("--smtp-port", type=_port, default=1025, help="SMTP port (default 1025)")
+    inbox.add_argument("--http-port", type=_port, default=8787, help="webhook port (default 8787)")
+    inbox.set_defaults(run=_inbox)
     return parser
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 
 import pytest
@@ -7,7 +8,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from escalation.connection import ensure_search_attributes
-from tests.support import binary
+from tests.support import DEMO_WEBHOOK_SECRET, DEMO_WEBHOOK_SECRET_ENV, binary
+
+# The example configuration signs its demo webhook with a secret from the environment, as a
+# real deployment would; workers and CLIs started by the tests inherit it from here.
+os.environ.setdefault(DEMO_WEBHOOK_SECRET_ENV, DEMO_WEBHOOK_SECRET)
 
 
 @pytest.fixture(scope="session")

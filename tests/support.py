@@ -11,6 +11,8 @@ from escalation.state import EscalationInput
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = REPO / "config"
+DEMO_WEBHOOK_SECRET_ENV = "ESCALATION_OPS_BRIDGE_SECRET"
+DEMO_WEBHOOK_SECRET = "test-only-secret"
 
 
 def binary(name: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ class Ladder:
     @property
     def notify(self) -> Callable[..., object]:
         """The notify activity as the example configuration wires it, for hand-built workers."""
-        return Notifier(self.api.config, {}, DEFAULT_UI_URL, self.client.namespace).notify
+        return Notifier(self.api.config, os.environ, DEFAULT_UI_URL, self.client.namespace).notify
 
     async def start(self, start: EscalationInput) -> WorkflowHandle[EscalationWorkflow, object]:
         handle = await self.client.start_workflow(

@@ -1,0 +1,141 @@
+"""``escalate inbox``: a local mail catcher and webhook receiver, to watch pages arrive.
+
+It receives what the worker sends to the example ``channels.yaml`` (SMTP on 127.0.0.1:1025,
+Slack and webhook posts on 127.0.0.1:8787) and prints each page once. Like a careful
+receiver, it checks every webhook's HMAC signature and timestamp and drops redelivered
+copies by their idempotency key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+from aiohttp import web
+from aiosmtpd.controller import Controller
+
+MAX_SIGNATURE_AGE_SECONDS = 300
+"""Webhook requests signed longer ago than this are refused as replays."""
+
+
+@dataclass(frozen=True)
+class Caught:
+    """One page as received: which channel and endpoint, its idempotency key and its content."""
+
+    channel: str
+    endpoint: str
+    key: str
+    content: dict[str, Any]
+
+
+def verify(secret: str, headers: Mapping[str, str], body: bytes, now: float) -> str | None:
+    """Why a signed webhook request must be refused, or None if it is genuine and fresh."""
+    timestamp = headers.get("X-Escalation-Timestamp", "")
+    signature = headers.get("X-Escalation-Signature", "")
+    if not timestamp.isdigit() or not signature:
+        return "missing X-Escalation-Timestamp or X-Escalation-Signature"
+    expected = (
+        "sha256=" + hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    )
+    if not hmac.compare_digest(expected, signature):
+        return "signature does not match"
+    if abs(now - int(timestamp)) > MAX_SIGNATURE_AGE_SECONDS:
+        return "timestamp is too old: a replayed request"
+    return None
+
+
+@dataclass
+class Inbox:
+    """Receives pages, keeps each idempotency key once, and hands new pages to ``on_page``."""
+
+    secrets: Mapping[str, str]
+    """Webhook endpoint name -> the secret its requests are signed with."""
+    on_page: Callable[[Caught], None] = lambda caught: None
+    pages: list[Caught] = field(default_factory=list)
+    duplicates: int = 0
+
+    def keep(self, caught: Caught) -> bool:
+        """Record a page unless its key was seen; False for a redelivered copy."""
+        if any(page.key == caught.key for page in self.pages):
+            self.duplicates += 1
+            return False
+        self.pages.append(caught)
+        self.on_page(caught)
+        return True
+
+    def http_app(self, middlewares: list[Any] | None = None) -> web.Application:
+        app = web.Application(middlewares=middlewares or [])
+        app.router.add_post("/webhook/{endpoint}", self._webhook)
+        app.router.add_post("/slack/{endpoint}", self._slack)
+        return app
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        endpoint = request.match_info["endpoint"]
+        secret = self.secrets.get(endpoint)
+        if secret is None:
+            return web.json_response({"error": f"unknown webhook endpoint {endpoint!r}"}, status=404)
+        body = await request.read()
+        if refusal := verify(secret, request.headers, body, time.time()):
+            return web.json_response({"error": refusal}, status=401)
+        document = json.loads(body)
+        kept = self.keep(Caught("webhook", endpoint, request.headers.get("Idempotency-Key", ""), document))
+        return web.json_response({"duplicate": not kept})
+
+    async def _slack(self, request: web.Request) -> web.Response:
+        message = await request.json()
+        key = request.headers.get("Idempotency-Key", "")
+        self.keep(Caught("slack", request.match_info["endpoint"], key, message))
+        return web.Response(text="ok")
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        """aiosmtpd's hook: one call per accepted e-mail."""
+        mail = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(mail, EmailMessage)
+        text = mail.get_body(preferencelist=("plain",))
+        html = mail.get_body(preferencelist=("html",))
+        content = {
+            "from": mail["From"],
+            "to": mail["To"],
+            "recipients": list(envelope.rcpt_tos),
+            "subject": mail["Subject"],
+            "text": text.get_content() if text else "",
+            "html": html.get_content() if html else "",
+        }
+        self.keep(Caught("email", "smtp", mail.get("X-Escalation-Idempotency-Key", ""), content))
+        return "250 Message accepted for delivery"
+
+
+def describe(caught: Caught) -> str:
+    """One line per page for the terminal."""
+    content = caught.content
+    if caught.channel == "email":
+        return f"email to {content['to']}: {content['subject']}"
+    if caught.channel == "slack":
+        return f"slack #{caught.endpoint}: {content.get('text', '')}"
+    targets = ", ".join(t["id"] for t in content["targets"])
+    return (f"webhook {caught.endpoint} (signature ok): {content['severity']} {content['incident']['title']} "
+            f"-> tier {content['tier']['name']}: {targets}")  # fmt: skip
+
+
+async def serve(inbox: Inbox, smtp_port: int, http_port: int, host: str = "127.0.0.1") -> None:
+    """Run until cancelled."""
+    smtp = Controller(inbox, hostname=host, port=smtp_port)
+    smtp.start()
+    runner = web.AppRunner(inbox.http_app())
+    await runner.setup()
+    await web.TCPSite(runner, host, http_port).start()
+    print(f"inbox: SMTP on {host}:{smtp_port}, webhooks on http://{host}:{http_port}/webhook/NAME "
+          f"and /slack/NAME; Ctrl-C stops it", flush=True)  # fmt: skip
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+        smtp.stop()
