@@ -109,7 +109,7 @@ class Inbox:
             "text": text.get_content() if text else "",
             "html": html.get_content() if html else "",
         }
-        self.keep(Caught("email", "smtp", mail.get("X-Escalation-Idempotency-Key", ""), content))
+        self.keep(Caught("email", "smtp", mail.get("X-Escalation-Idempotency-Key", "").strip(), content))
         return "250 Message accepted for delivery"
 
 

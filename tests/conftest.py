@@ -8,6 +8,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from escalation.connection import ensure_search_attributes
+from tests.receivers import Receivers, start_receivers
 from tests.support import DEMO_WEBHOOK_SECRET, DEMO_WEBHOOK_SECRET_ENV, binary
 
 # The example configuration signs its demo webhook with a secret from the environment, as a
@@ -24,3 +25,11 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     ) as env:
         await ensure_search_attributes(env.client)
         yield env
+
+
+@pytest.fixture
+async def receivers() -> AsyncIterator[Receivers]:
+    """Local SMTP, webhook/Slack and Twilio-shaped servers on loopback, stopped after the test."""
+    running, stop = await start_receivers()
+    yield running
+    await stop()

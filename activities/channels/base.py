@@ -40,8 +40,7 @@ class Sender(Protocol):
         """Deliver ``message`` or raise DeliveryFailed; the notifier retries and bounds the time."""
 
 
-async def post(url: str, *, headers: Mapping[str, str], auth: aiohttp.BasicAuth | None = None,
-               json: Any = None, data: Any = None) -> str:  # fmt: skip
+async def post(url: str, *, headers: Mapping[str, str], json: Any = None, data: Any = None) -> str:
     """POST and return the response body; a refusal raises DeliveryFailed saying if a retry may help.
 
     Server errors, throttling and timeouts are worth retrying; any other 4xx is a request the
@@ -51,7 +50,7 @@ async def post(url: str, *, headers: Mapping[str, str], auth: aiohttp.BasicAuth 
     try:
         async with (
             aiohttp.ClientSession(timeout=timeout) as http,
-            http.post(url, headers=headers, auth=auth, json=json, data=data) as response,
+            http.post(url, headers=headers, json=json, data=data) as response,
         ):
             body = await response.text()
             if response.status < 300:

@@ -25,7 +25,7 @@ class TwilioSender:
         self._channel = channel
         self._settings = settings
         self._account = env[settings.account_sid_env]
-        self._auth = aiohttp.BasicAuth(self._account, env[settings.auth_token_env])
+        self._authorization = aiohttp.encode_basic_auth(self._account, env[settings.auth_token_env])
         self._roster = roster
         self._templates = templates
 
@@ -43,4 +43,5 @@ class TwilioSender:
         resource = "Messages" if self._channel is Channel.SMS else "Calls"
         base = str(self._settings.base_url).rstrip("/")
         url = f"{base}/2010-04-01/Accounts/{self._account}/{resource}.json"
-        await post(url, headers={"Idempotency-Key": message.key}, auth=self._auth, data=self.form(message))
+        headers = {"Idempotency-Key": message.key, "Authorization": self._authorization}
+        await post(url, headers=headers, data=self.form(message))

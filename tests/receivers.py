@@ -1,0 +1,168 @@
+"""Real local servers on loopback for channel tests, with faults the tests switch on.
+
+- SMTP: aiosmtpd with the inbox's handler (optionally STARTTLS + AUTH, or implicit TLS).
+- Webhooks and Slack: the inbox's HTTP app behind a middleware that counts requests and
+  can answer 500 after processing, answer slowly, or refuse the request.
+- Twilio: an HTTP server speaking the shape of Twilio's Messages and Calls API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import shutil
+import socket
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import trustme
+from aiohttp import web
+from aiosmtpd.controller import Controller
+
+from starter.inbox import Inbox
+from tests.support import DEMO_WEBHOOK_SECRET, EXAMPLE_CONFIG
+
+TWILIO_SID = "AC0123456789abcdef0123456789abcdef"
+TWILIO_TOKEN = "twilio-test-token"
+TWILIO_ENV = {"TWILIO_ACCOUNT_SID": TWILIO_SID, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Faults:
+    """What the HTTP receivers do wrong, per request, until the counts run out."""
+
+    process_then_fail: int = 0
+    """Store the page, then answer 500 anyway: the sender must retry, the receiver must dedup."""
+    delay_seconds: float = 0
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    """(path, Idempotency-Key) of every request, including failed ones."""
+
+    @web.middleware
+    async def middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        self.requests.append((request.path, request.headers.get("Idempotency-Key", "")))
+        if self.delay_seconds:
+            await asyncio.sleep(self.delay_seconds)
+        response = await handler(request)
+        if self.process_then_fail > 0:
+            self.process_then_fail -= 1
+            return web.Response(status=500, text="upstream hiccup")
+        return response
+
+
+@dataclass
+class TwilioFake:
+    """Accepts what Twilio accepts (HTTP Basic auth, form fields, E.164 numbers) and records it."""
+
+    messages: list[dict[str, str]] = field(default_factory=list)
+    calls: list[dict[str, str]] = field(default_factory=list)
+
+    def app(self, faults: Faults) -> web.Application:
+        app = web.Application(middlewares=[faults.middleware])
+        app.router.add_post("/2010-04-01/Accounts/{sid}/{resource}", self._create)
+        return app
+
+    async def _create(self, request: web.Request) -> web.Response:
+        auth = request.headers.get("Authorization", "")
+        expected = "Basic " + base64.b64encode(f"{TWILIO_SID}:{TWILIO_TOKEN}".encode()).decode()
+        if auth != expected or request.match_info["sid"] != TWILIO_SID:
+            return web.json_response({"code": 20003, "message": "Authenticate", "status": 401}, status=401)
+        form = dict(await request.post())
+        to = str(form.get("To", ""))
+        if not to.startswith("+1555"):
+            return web.json_response(
+                {
+                    "code": 21211,
+                    "message": f"The 'To' number {to} is not a valid phone number.",
+                    "status": 400,
+                },
+                status=400,
+            )
+        resource = request.match_info["resource"]
+        if resource == "Messages.json":
+            self.messages.append({k: str(v) for k, v in form.items()})
+            return web.json_response({"sid": f"SM{len(self.messages):032d}", "status": "queued"}, status=201)
+        self.calls.append({k: str(v) for k, v in form.items()})
+        return web.json_response({"sid": f"CA{len(self.calls):032d}", "status": "queued"}, status=201)
+
+
+@dataclass
+class Receivers:
+    """Every receiver, running; ``config_dir`` writes a configuration that pages them."""
+
+    inbox: Inbox
+    faults: Faults
+    twilio: TwilioFake
+    smtp_port: int
+    http_port: int
+    twilio_port: int
+
+    def channels_yaml(self, *, email: dict[str, Any] | None = None, dead: bool = False) -> str:
+        """A channels.yaml pointing at these receivers, or (``dead``) at ports nobody listens on."""
+        closed = free_port()
+        smtp = closed if dead else self.smtp_port
+        http = closed if dead else self.http_port
+        twilio = closed if dead else self.twilio_port
+        mail = {"host": "127.0.0.1", "port": smtp, "security": "none",
+                "sender": "Escalations <escalations@example.com>", **(email or {})}  # fmt: skip
+        return (
+            "email:\n"
+            + "".join(f"  {key}: {value}\n" for key, value in mail.items())
+            + f"twilio:\n  base_url: http://127.0.0.1:{twilio}\n  from_number: '+15550009999'\n"
+            f"slack:\n  team-room:\n    url: http://127.0.0.1:{http}/slack/team-room\n"
+            f"webhooks:\n  ops-bridge:\n    url: http://127.0.0.1:{http}/webhook/ops-bridge\n"
+            f"    secret_env: ESCALATION_OPS_BRIDGE_SECRET\n"
+        )
+
+    def config_dir(self, tmp: Path, *, policy: str | None = None, dead: bool = False,
+                   email: dict[str, Any] | None = None) -> Path:  # fmt: skip
+        """The example configuration paging these receivers, plus ``policy`` as channels-test.yaml."""
+        directory = tmp / f"config-{free_port()}"
+        shutil.copytree(EXAMPLE_CONFIG, directory)
+        (directory / "channels.yaml").write_text(self.channels_yaml(dead=dead, email=email))
+        if policy:
+            (directory / "policies" / "channels-test.yaml").write_text(policy)
+        return directory
+
+
+async def start_receivers() -> tuple[Receivers, Callable[[], Awaitable[None]]]:
+    """Start every receiver on free loopback ports; returns them and a function that stops them."""
+    faults = Faults()
+    inbox = Inbox({"ops-bridge": DEMO_WEBHOOK_SECRET})
+    twilio = TwilioFake()
+    smtp_port, http_port, twilio_port = free_port(), free_port(), free_port()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+    smtp.start()
+    runners = []
+    for app, port in ((inbox.http_app([faults.middleware]), http_port), (twilio.app(faults), twilio_port)):
+        runner = web.AppRunner(app, shutdown_timeout=1)  # a deliberately slow handler must not hold teardown
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        runners.append(runner)
+
+    async def stop() -> None:
+        for runner in runners:
+            await runner.cleanup()
+        smtp.stop()
+
+    return Receivers(inbox, faults, twilio, smtp_port, http_port, twilio_port), stop
+
+
+def tls_contexts(tmp: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server TLS context for 127.0.0.1 from a throwaway CA, and that CA's file for the client."""
+    authority = trustme.CA()
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(server)
+    ca_file = tmp / "ca.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+    return server, ca_file
