@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import shutil
 import sys
 from pathlib import Path
+
+from temporalio.client import WorkflowHistory
 
 from escalation.models import EscalationPolicy, Incident, Severity
 from escalation.state import EscalationInput
@@ -13,6 +16,25 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = REPO / "config"
 DEMO_WEBHOOK_SECRET_ENV = "ESCALATION_OPS_BRIDGE_SECRET"
 DEMO_WEBHOOK_SECRET = "test-only-secret"
+
+
+def readable_history(history: WorkflowHistory) -> str:
+    """The history as JSON with every payload decoded, so a search sees what the payloads hold."""
+    decoded: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "data" and isinstance(value, str):
+                    decoded.append(base64.b64decode(value).decode("utf-8", errors="replace"))
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(history.to_json_dict())
+    return history.to_json() + "\n".join(decoded)
 
 
 def binary(name: str) -> str:

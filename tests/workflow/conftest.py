@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.notify import Notifier
-from escalation.config import load_config
+from escalation.config import Config, load_config
 from escalation.records import RecordStore
 from escalation.settings import DEFAULT_UI_URL, Settings
 from escalation.state import EscalationInput, StatusView
@@ -79,14 +80,21 @@ def notified(view: StatusView) -> list[list[str]]:
     return [event.targets for event in view.timeline if event.kind == "notified"]
 
 
-@pytest.fixture
-async def ladder(time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Ladder]:
-    client = time_skipping_env.client
+@asynccontextmanager
+async def running_ladder(
+    env: WorkflowEnvironment, config: Config, tmp_path: Path, worker_env: Mapping[str, str] | None = None
+) -> AsyncIterator[Ladder]:
+    """A worker on its own task queue with ``config``; open escalations are ended afterwards."""
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
-    config = load_config(EXAMPLE_CONFIG)
-    store = RecordStore(tmp_path / "records.db")
-    api = Escalations(client, Settings(task_queue=task_queue), config)
-    async with build_worker(client, task_queue, config, store):
-        ladder = Ladder(time_skipping_env, client, task_queue, store, api)
+    store = RecordStore(tmp_path / f"records-{task_queue}.db")
+    api = Escalations(env.client, Settings(task_queue=task_queue), config)
+    async with build_worker(env.client, task_queue, config, store, env=worker_env):
+        ladder = Ladder(env, env.client, task_queue, store, api)
         yield ladder
         await ladder.terminate_open()
+
+
+@pytest.fixture
+async def ladder(time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Ladder]:
+    async with running_ladder(time_skipping_env, load_config(EXAMPLE_CONFIG), tmp_path) as running:
+        yield running

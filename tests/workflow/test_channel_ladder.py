@@ -1,0 +1,164 @@
+"""The ladder with real channels: receivers on loopback, timeouts skipped by the test server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from escalation.config import Config, load_config
+from escalation.state import EventKind, StatusView, TimelineEvent
+from tests.receivers import TWILIO_ENV, TWILIO_TOKEN, Receivers
+from tests.support import DEMO_WEBHOOK_SECRET, incident, readable_history, start_input
+from tests.workflow.conftest import Ladder, running_ladder
+
+LADDER = """
+name: channels-test
+version: 1
+tiers:
+  - {name: frontline, primary: [ana], backup: [ben], ack_timeout: 10m, channels: [email, webhook]}
+  - {name: supervisor, primary: [sofia], ack_timeout: 10m, channels: [email, slack, sms]}
+"""
+
+
+@asynccontextmanager
+async def paging(env: WorkflowEnvironment, receivers: Receivers, tmp_path: Path, policy: str = LADDER,
+                 dead: bool = False) -> AsyncIterator[tuple[Ladder, Config]]:  # fmt: skip
+    config = load_config(receivers.config_dir(tmp_path, policy=policy, dead=dead))
+    async with running_ladder(env, config, tmp_path, {**os.environ, **TWILIO_ENV}) as ladder:
+        yield ladder, config
+
+
+async def start(ladder: Ladder, config: Config) -> WorkflowHandle:
+    return await ladder.start(start_input(config.policies["channels-test"], incident()))
+
+
+def events(view: StatusView, kind: EventKind) -> list[TimelineEvent]:
+    return [e for e in view.timeline if e.kind is kind]
+
+
+def has(kind: EventKind, count: int = 1) -> Callable[[StatusView], bool]:
+    return lambda view: len(events(view, kind)) >= count
+
+
+async def test_an_incident_climbing_the_tiers_pages_every_channel_of_each_step(
+    time_skipping_env: WorkflowEnvironment, receivers: Receivers, tmp_path: Path
+) -> None:
+    async with paging(time_skipping_env, receivers, tmp_path) as (ladder, config):
+        handle = await start(ladder, config)
+        await ladder.until(handle, has(EventKind.NOTIFIED, 2))
+        for pages in (4, 7):  # the backup, then the supervisor: three pages each
+            await time_skipping_env.sleep(10 * 60)
+            await ladder.until(
+                handle, lambda v, n=pages: len(receivers.inbox.pages) + len(receivers.twilio.messages) >= n
+            )
+        view = await ladder.until(handle, has(EventKind.NOTIFIED, 7))
+
+    caught = [(p.channel, p.content.get("to") or p.endpoint) for p in receivers.inbox.pages]
+    assert sorted(caught) == sorted([
+        ("email", "Ana Frontline <ana@example.com>"), ("webhook", "ops-bridge"),
+        ("email", "Ben Frontline <ben@example.com>"), ("webhook", "ops-bridge"),
+        ("email", "Sofia Supervisor <sofia@example.com>"), ("slack", "team-room"),
+    ])  # fmt: skip
+    assert [m["To"] for m in receivers.twilio.messages] == ["+15550100201"]
+    notified = [
+        (e.tier_name, e.phase.value, e.channel.value, e.targets) for e in events(view, EventKind.NOTIFIED)
+    ]
+    assert notified == [
+        ("frontline", "primary", "email", ["ana"]), ("frontline", "primary", "webhook", ["ana"]),
+        ("frontline", "backup", "email", ["ben"]), ("frontline", "backup", "webhook", ["ben"]),
+        ("supervisor", "primary", "email", ["sofia"]), ("supervisor", "primary", "slack", ["sofia"]),
+        ("supervisor", "primary", "sms", ["sofia"]),
+    ]  # fmt: skip
+    keys = {p.key for p in receivers.inbox.pages}
+    assert len(keys) == 6 and all(k.startswith(f"{handle.id}/") for k in keys)
+
+
+async def test_no_contact_detail_or_secret_enters_the_workflow_history(
+    time_skipping_env: WorkflowEnvironment, receivers: Receivers, tmp_path: Path
+) -> None:
+    """Even when a provider's refusal quotes the number, as Twilio's do."""
+    refused_number = "+15550100201"
+    receivers_config = receivers.config_dir(tmp_path, policy=LADDER)
+    roster = receivers_config / "roster.yaml"
+    roster.write_text(roster.read_text().replace(refused_number, "+442071838750"))
+    config = load_config(receivers_config)
+    async with running_ladder(time_skipping_env, config, tmp_path, {**os.environ, **TWILIO_ENV}) as ladder:
+        handle = await start(ladder, config)
+        await time_skipping_env.sleep(20 * 60)
+        view = await ladder.until(handle, has(EventKind.NOTIFY_FAILED))
+        history = readable_history(await handle.fetch_history())
+
+    [failed] = events(view, EventKind.NOTIFY_FAILED)
+    assert failed.channel is not None and failed.channel.value == "sms" and "[redacted]" in failed.note
+    contacts = [
+        str(v) for p in config.roster.responders.values() for v in (p.contact.email, p.contact.phone) if v
+    ]
+    secrets = [
+        DEMO_WEBHOOK_SECRET,
+        TWILIO_TOKEN,
+        "+442071838750",
+        "U0ANA0001",
+        f"127.0.0.1:{receivers.http_port}",
+    ]
+    assert "ana" in history and "Checkout database unreachable" in history, "the check reads a real history"
+    leaked = [value for value in contacts + secrets if value in history]
+    assert leaked == []
+
+
+async def test_when_every_channel_is_dead_the_ladder_moves_on_at_once_and_says_why(
+    time_skipping_env: WorkflowEnvironment, receivers: Receivers, tmp_path: Path
+) -> None:
+    everywhere = LADDER.replace("channels: [email, webhook]", "channels: [email, sms, voice, slack, webhook]")
+    async with paging(time_skipping_env, receivers, tmp_path, policy=everywhere, dead=True) as (
+        ladder,
+        config,
+    ):
+        handle = await start(ladder, config)
+        view = await ladder.until(handle, has(EventKind.ACK_TIMEOUT))
+
+    [triggered] = events(view, EventKind.TRIGGERED)
+    [moved_on] = events(view, EventKind.ACK_TIMEOUT)
+    assert moved_on.note == "nobody on this step could be reached"
+    assert moved_on.at - triggered.at < config.policies["channels-test"].tiers[0].ack_timeout / 2
+    failures = {e.channel.value: e.note for e in events(view, EventKind.NOTIFY_FAILED) if e.channel}
+    assert set(failures) == {"email", "sms", "voice", "slack", "webhook"}
+    assert all("ana: " in note and "gave up after 4 attempts" in note for note in failures.values())
+    assert events(view, EventKind.ESCALATED)[0].targets == ["ben"], "the backup is next"
+
+
+async def test_a_receiver_slower_than_the_bound_does_not_stall_the_step(
+    time_skipping_env: WorkflowEnvironment, receivers: Receivers, tmp_path: Path
+) -> None:
+    receivers.faults.delay_seconds = 60
+    fast = LADDER.replace(
+        "ack_timeout: 10m, channels: [email, webhook]", "ack_timeout: 4s, channels: [webhook]"
+    )
+    async with paging(time_skipping_env, receivers, tmp_path, policy=fast) as (ladder, config):
+        handle = await start(ladder, config)
+        view = await ladder.until(handle, has(EventKind.ACK_TIMEOUT))
+
+    [failed, *_] = events(view, EventKind.NOTIFY_FAILED)
+    assert failed.targets == ["ana"] and "no answer within the page's time bound" in failed.note
+    assert events(view, EventKind.ACK_TIMEOUT)[0].note == "nobody on this step could be reached"
+
+
+async def test_a_receiver_failing_twice_gets_the_page_once(
+    time_skipping_env: WorkflowEnvironment, receivers: Receivers, tmp_path: Path
+) -> None:
+    receivers.faults.process_then_fail = 2
+    webhook_only = LADDER.replace("channels: [email, webhook]", "channels: [webhook]")
+    async with paging(time_skipping_env, receivers, tmp_path, policy=webhook_only) as (ladder, config):
+        handle = await start(ladder, config)
+        view = await ladder.until(handle, has(EventKind.NOTIFIED))
+
+    assert [(e.channel and e.channel.value, e.targets) for e in events(view, EventKind.NOTIFIED)] == [
+        ("webhook", ["ana"])
+    ]
+    assert len(receivers.faults.requests) == 3 and len({key for _, key in receivers.faults.requests}) == 1
+    assert len(receivers.inbox.pages) == 1 and receivers.inbox.duplicates == 2
+    assert events(view, EventKind.NOTIFY_FAILED) == []
