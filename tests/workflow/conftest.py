@@ -51,7 +51,7 @@ class Ladder:
         terminated while an activity of it runs: time stops skipping for every later test.
         So let running activities finish (bounded), then terminate."""
         for handle in self.started:
-            for _ in range(100):
+            for _ in range(600):  # a page to dead channels takes seconds: wait for it (bounded)
                 description = await handle.describe()
                 if not description.raw_description.pending_activities:
                     break
