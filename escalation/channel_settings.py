@@ -16,7 +16,8 @@ from pydantic import AnyHttpUrl, Field, NameEmail, StringConstraints, model_vali
 from escalation.durations import Duration
 from escalation.models import CONTACT_FOR, Channel, Identifier, PhoneNumber, Responder, Strict
 
-EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+EnvName = Annotated[str, StringConstraints(pattern=ENV_NAME_PATTERN)]
 """The name of an environment variable holding a secret, e.g. ``ESCALATION_SMTP_PASSWORD``."""
 
 

@@ -16,8 +16,8 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from escalation.channel_settings import ChannelSettings
-from escalation.models import EscalationPolicy, Roster, Routing, Severity
+from escalation.channel_settings import ENV_NAME_PATTERN, ChannelSettings
+from escalation.models import PATTERN_HINTS, EscalationPolicy, Roster, Routing, Severity
 from escalation.pages import PageTemplates, TemplateProblem
 
 ROSTER_FILE = "roster.yaml"
@@ -127,8 +127,11 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[st
     return sorted({key for c in current for key in c.model_fields})
 
 
+_PATTERN_HINTS = {
+    **PATTERN_HINTS,
+    ENV_NAME_PATTERN: "name an environment variable: letters, digits, '_' (e.g. 'ESCALATION_SMTP_PASSWORD')",
+}
 _FRIENDLY = {
-    "string_pattern_mismatch": "use lower-case letters, digits, '.', '_' or '-' (for example 'checkout-api')",
     "missing": "is required; add it",
     "too_short": "must not be empty; add at least one entry",
 }
@@ -145,7 +148,12 @@ def describe(error: ValidationError, model: type[BaseModel], source: str) -> lis
             hint = f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(allowed)}"
             lines.append(f"{source}: {field_path(loc)}: unknown key; {hint}")
             continue
-        message = _FRIENDLY.get(item["type"]) or item["msg"].removeprefix("Value error, ")
+        pattern = (item.get("ctx") or {}).get("pattern")
+        message = (
+            _PATTERN_HINTS.get(pattern)
+            or _FRIENDLY.get(item["type"])
+            or item["msg"].removeprefix("Value error, ")
+        )
         lines.append(f"{source}: {field_path(loc)}: {message}" if loc else f"{source}: {message}")
     return lines
 

@@ -24,10 +24,17 @@ from pydantic import (
 
 from escalation.durations import Duration
 
-Identifier = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$"),
-]
+IDENTIFIER_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+PHONE_PATTERN = r"^\+[1-9][0-9]{6,14}$"
+SLACK_MEMBER_PATTERN = r"^[A-Z0-9]{5,20}$"
+PATTERN_HINTS = {
+    IDENTIFIER_PATTERN: "use lower-case letters, digits, '.', '_' or '-' (for example 'checkout-api')",
+    PHONE_PATTERN: "write the number in E.164: '+', country code and number, no spaces (e.g. '+15550100101')",
+    SLACK_MEMBER_PATTERN: "use the Slack member id (e.g. 'U024BE7LH'), not the @name",
+}
+"""What to write instead, for each pattern a configuration value must match."""
+
+Identifier = Annotated[str, StringConstraints(strip_whitespace=True, pattern=IDENTIFIER_PATTERN)]
 """Ids of responders, services, policies and tiers: lower-case letters, digits, ``.``, ``_``, ``-``."""
 
 
@@ -78,7 +85,7 @@ class Incident(Strict):
     links: list[str] = []
 
 
-PhoneNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+[1-9][0-9]{6,14}$")]
+PhoneNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=PHONE_PATTERN)]
 """E.164, as SMS and voice providers expect: ``+`` then country code and number, no spaces."""
 
 
@@ -86,7 +93,7 @@ class SlackContact(Strict):
     """A Slack-compatible incoming webhook (named in channels.yaml) and whom to mention there."""
 
     webhook: Identifier
-    mention: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Z0-9]{5,20}$")] | None = (
+    mention: Annotated[str, StringConstraints(strip_whitespace=True, pattern=SLACK_MEMBER_PATTERN)] | None = (
         None
     )
 

@@ -1,0 +1,147 @@
+"""Channel configuration: contact rules, channels.yaml and templates fail at load, not at 3 a.m."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from escalation.channel_settings import ChannelSettings
+from escalation.config import load_config
+from escalation.models import Channel, Severity
+from tests.unit.test_config import ROSTER, edit, problems, the_problem
+
+CHANNELS = "channels.yaml"
+
+
+def test_a_rule_using_a_channel_without_its_contact_detail(config_dir: Path) -> None:
+    edit(config_dir, ROSTER, 'contact: {email: ben@example.com, phone: "+15550100102", ',
+         "channels: [sms]\n    contact: {email: ben@example.com, ")  # fmt: skip
+    problem = the_problem(config_dir, ROSTER, "responders.ben")
+    assert "channels: sms needs contact.phone; add it or drop the channel" in problem
+
+
+def test_a_severity_rule_on_a_channel_channels_yaml_does_not_set_up(config_dir: Path) -> None:
+    edit(config_dir, ROSTER, "SEV1: [console, email, slack, webhook]", "SEV1: [voice]")
+    problem = the_problem(config_dir, ROSTER, "responders.ana.by_severity.SEV1")
+    assert problem.endswith("voice is not set up; add a twilio: section to channels.yaml")
+
+
+def test_a_tier_override_that_a_target_cannot_receive(config_dir: Path) -> None:
+    edit(config_dir, ROSTER, 'phone: "+15550100202", ', "")
+    twilio = '# twilio:                          # SMS and voice\n#   from_number: "+15005550006"'
+    edit(config_dir, CHANNELS, twilio, 'twilio:\n  from_number: "+15005550006"')
+    edit(config_dir, "policies/demo.yaml", "channels: &everywhere [console, email, slack, webhook]",
+         "channels: &everywhere [console, sms]")  # fmt: skip
+    problem = the_problem(config_dir, "policies/demo.yaml", "tiers[1].channels")
+    assert problem.endswith("sam: sms needs contact.phone; add it to the responder")
+
+
+def test_the_roster_default_must_be_reachable_for_everyone_who_relies_on_it(config_dir: Path) -> None:
+    edit(config_dir, ROSTER, "default_channels: [console]", "default_channels: [email]")
+    edit(config_dir, ROSTER, "{email: ben@example.com, ", "{")
+    problem = the_problem(config_dir, ROSTER, "responders")
+    assert "responders.ben: default_channels sends email, which needs contact.email" in problem
+
+
+def test_an_unknown_webhook_endpoint(config_dir: Path) -> None:
+    edit(config_dir, ROSTER, "webhook: ops-bridge}\n  sofia", "webhook: ops-brigde}\n  sofia")
+    edit(config_dir, ROSTER, "SEV1: [console, email, slack, webhook]", "SEV1: [console]")
+    edit(config_dir, "policies/demo.yaml", "channels: &everywhere [console, email, slack, webhook]",
+         "channels: &everywhere [console, webhook]")  # fmt: skip
+    problem = the_problem(config_dir, "policies/demo.yaml", "tiers[0].channels")
+    assert problem.endswith("ben: webhook 'ops-brigde' is not under webhooks: in channels.yaml; add it")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "fix"),
+    [
+        ("    url: http://127.0.0.1:8787/webhook", "    url_env: OPS_URL\n    url: http://127.0.0.1:8787/webhook",
+         "webhooks.ops-bridge", "give exactly one of url or url_env"),
+        ("  # username_env: ESCALATION_SMTP_USERNAME", "  username_env: ESCALATION_SMTP_USERNAME", "email",
+         "username_env and password_env go together; set both or neither"),
+        ("security: none", "security: tls", "email.security", "'starttls', 'ssl' or 'none'"),
+        ("sender: Escalations <escalations@example.com>", "sender: escalations", "email.sender", "email"),
+        ("port: 1025", "port: 70000", "email.port", "less than or equal to 65535"),
+        ("secret_env: ESCALATION_OPS_BRIDGE_SECRET", "secret_env: not a name",
+         "webhooks.ops-bridge.secret_env", "name an environment variable"),
+    ],
+)  # fmt: skip
+def test_channels_yaml_problems_name_the_field(
+    config_dir: Path, old: str, new: str, field: str, fix: str
+) -> None:
+    edit(config_dir, CHANNELS, old, new)
+    assert fix in the_problem(config_dir, CHANNELS, field)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "fix"),
+    [
+        ("email: ana@example.com", "email: ana-at-example.com", "value is not a valid email address"),
+        ('phone: "+15550100101"', 'phone: "555 0101"', "write the number in E.164"),
+        ("mention: U0ANA0001", "mention: '@ana'", "use the Slack member id"),
+    ],
+)
+def test_contact_details_are_checked(config_dir: Path, old: str, new: str, fix: str) -> None:
+    edit(config_dir, ROSTER, old, new)
+    assert fix in the_problem(config_dir, ROSTER, "responders.ana.contact")
+
+
+def test_a_missing_template(config_dir: Path) -> None:
+    (config_dir / "templates" / "sms.txt.j2").unlink()
+    [problem] = problems(config_dir)
+    assert (
+        problem
+        == f"{config_dir / 'templates' / 'sms.txt.j2'}: template is missing; copy it from config/templates"
+    )
+
+
+def test_a_template_syntax_error_names_the_line(config_dir: Path) -> None:
+    (config_dir / "templates" / "email.txt.j2").write_text("line one\n{{ page.headline }\n")
+    [problem] = problems(config_dir)
+    assert problem.startswith(f"{config_dir / 'templates' / 'email.txt.j2'}: line 2: ")
+    assert problem.endswith("fix the template")
+
+
+def test_a_template_using_an_unknown_field_fails_at_load(config_dir: Path) -> None:
+    (config_dir / "templates" / "voice.txt.j2").write_text("Incident {{ page.titel }}")
+    [problem] = problems(config_dir)
+    assert "voice.txt.j2" in problem and "titel" in problem
+
+
+def test_a_slack_template_that_is_not_json(config_dir: Path) -> None:
+    (config_dir / "templates" / "slack.json.j2").write_text("{{ page.headline }}")
+    [problem] = problems(config_dir)
+    assert "slack.json.j2" in problem and "fix the template" in problem
+
+
+def test_without_channels_yaml_only_the_console_is_available(config_dir: Path) -> None:
+    (config_dir / CHANNELS).unlink()
+    edit(config_dir, ROSTER, "SEV1: [console, email, slack, webhook]", "SEV1: [console]")
+    edit(config_dir, "policies/demo.yaml", "channels: &everywhere [console, email, slack, webhook]",
+         "channels: &everywhere [console]")  # fmt: skip
+    config = load_config(config_dir)
+    assert config.channels == ChannelSettings() and config.templates is None
+    (config_dir / "policies" / "demo.yaml").write_text(
+        (config_dir / "policies" / "demo.yaml").read_text().replace("[console]", "[console, email]")
+    )
+    demo = config_dir / "policies" / "demo.yaml"
+    assert f"{demo}: tiers[0].channels: ana: email is not set up; add an email: section to channels.yaml" in (
+        problems(config_dir)
+    )
+
+
+def test_missing_secrets_name_the_variable_and_where_it_is_used(config_dir: Path) -> None:
+    settings = load_config(config_dir).channels
+    assert settings.missing_secrets({}, "channels.yaml") == [
+        "channels.yaml: webhooks.ops-bridge.secret_env: environment variable ESCALATION_OPS_BRIDGE_SECRET "
+        "is not set; export it where the worker runs"
+    ]
+    assert settings.missing_secrets({"ESCALATION_OPS_BRIDGE_SECRET": "s"}, "channels.yaml") == []
+
+
+def test_responders_rules_pick_channels_by_severity(config_dir: Path) -> None:
+    roster = load_config(config_dir).roster
+    assert roster.channels_for("ana", Severity.SEV1) == [Channel.CONSOLE, Channel.EMAIL, Channel.SLACK,
+                                                         Channel.WEBHOOK]  # fmt: skip
+    assert roster.channels_for("ana", Severity.SEV3) == [Channel.CONSOLE], "no rule: the roster's default"
