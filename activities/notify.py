@@ -154,7 +154,7 @@ class Notifier:
         if message.key in delivered:
             return True, ""
         sender = self._senders[message.send.channel]
-        attempts = 0
+        attempts, last_failure = 0, ""
         try:
             async with asyncio.timeout_at(deadline):
                 async for attempt in AsyncRetrying(
@@ -165,12 +165,20 @@ class Notifier:
                 ):
                     with attempt:
                         attempts += 1
-                        await sender.send(message)
+                        try:
+                            await sender.send(message)
+                        except DeliveryFailed as error:
+                            last_failure = error.reason
+                            raise
         except DeliveryFailed as error:
             outcome = "gave up" if error.retry else "refused"
             return False, self.redact(f"{error.reason} ({outcome} after {_attempts(attempts)})")
         except TimeoutError:
-            return False, f"no answer within the page's time bound ({_attempts(attempts)})"
+            if last_failure:
+                reason = f"out of the page's time bound after {_attempts(attempts)}; last: {last_failure}"
+            else:
+                reason = f"no answer within the page's time bound ({_attempts(attempts)})"
+            return False, self.redact(reason)
         except Exception as error:  # a broken template or sender must not hide the other deliveries
             return False, self.redact(f"unexpected {type(error).__name__}: {error}")
         delivered.add(message.key)

@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -127,6 +128,7 @@ def describe(caught: Caught) -> str:
 
 async def serve(inbox: Inbox, smtp_port: int, http_port: int, host: str = "127.0.0.1") -> None:
     """Run until cancelled."""
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd narrates every connection
     smtp = Controller(inbox, hostname=host, port=smtp_port)
     smtp.start()
     runner = web.AppRunner(inbox.http_app())

@@ -81,11 +81,23 @@ async def _notes_until_continue_as_new(env: WorkflowEnvironment, client: Client)
     return client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
 
 
+async def _channels_partly_down_then_resolve(env: WorkflowEnvironment, client: Client) -> WorkflowHandle:
+    """The demo policy with nothing listening on its e-mail and webhook ports: console only delivers."""
+    config = load_config(EXAMPLE_CONFIG)
+    api = Escalations(client, Settings(task_queue=QUEUE), config)
+    opened = await api.trigger(incident(key="replay-channels"), policy="demo")
+    await env.sleep(timedelta(seconds=10))
+    await api.acknowledge(opened.incident_id, "ben")
+    await api.resolve(opened.incident_id, "ben", "freed disk space")
+    return client.get_workflow_handle(opened.incident_id)
+
+
 SCENARIOS = {
     "climb_exhaust_ack_resolve": _climb_exhaust_ack_resolve,
     "resolve_deadline_then_signals": _resolve_deadline_then_signals,
     "every_operation_then_cancel": _every_operation_then_cancel,
     "notes_until_continue_as_new": _notes_until_continue_as_new,
+    "channels_partly_down_then_resolve": _channels_partly_down_then_resolve,
 }
 
 
