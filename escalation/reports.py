@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from escalation.models import Incident, Severity
-from escalation.state import EventKind, Status, StatusView
+from escalation.state import EventKind, Status, StatusView, TimelineEvent
 
 LATEST_NOTES = 5
 
@@ -79,6 +79,21 @@ def current_details(view: StatusView) -> str:
     return "\n\n".join(lines)
 
 
+def _merged_pages(timeline: list[TimelineEvent]) -> list[tuple[TimelineEvent, list[str]]]:
+    """Events with their channels; a page reaching the same people on several channels is one line."""
+    merged: list[tuple[TimelineEvent, list[str]]] = []
+    for event in timeline:
+        channel = [event.channel.value] if event.channel else []
+        if merged and event.kind is EventKind.NOTIFIED:
+            previous, channels = merged[-1]
+            page = (event.kind, event.at, event.tier_name, event.phase, event.targets)
+            if (previous.kind, previous.at, previous.tier_name, previous.phase, previous.targets) == page:
+                channels.extend(channel)
+                continue
+        merged.append((event, channel))
+    return merged
+
+
 def timeline_text(view: StatusView) -> str:
     """A plain-text rendering of the whole status for a terminal."""
     out = [
@@ -91,14 +106,14 @@ def timeline_text(view: StatusView) -> str:
     if view.acknowledged_by:
         out.append(f"acknowledged by {view.acknowledged_by}")
     out.append("")
-    for event in view.timeline:
+    for event, channels in _merged_pages(view.timeline):
         parts = [_when(event.at), f"{event.kind.value:<15}", event.tier_name or ""]
         if event.actor:
             parts.append(f"by {event.actor}")
         if event.targets:
             parts.append(", ".join(event.targets))
-        if event.channel:
-            parts.append(f"via {event.channel.value}")
+        if channels:
+            parts.append(f"via {', '.join(channels)}")
         if event.note:
             parts.append(f"- {event.note}")
         out.append("  ".join(p for p in parts if p))

@@ -131,7 +131,7 @@ async def serve(inbox: Inbox, smtp_port: int, http_port: int, host: str = "127.0
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd narrates every connection
     smtp = Controller(inbox, hostname=host, port=smtp_port)
     smtp.start()
-    runner = web.AppRunner(inbox.http_app())
+    runner = web.AppRunner(inbox.http_app(), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, http_port).start()
     print(f"inbox: SMTP on {host}:{smtp_port}, webhooks on http://{host}:{http_port}/webhook/NAME "

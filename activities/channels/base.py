@@ -59,6 +59,11 @@ async def post(url: str, *, headers: Mapping[str, str], json: Any = None, data: 
             raise DeliveryFailed(f"HTTP {response.status} {response.reason}: {body[:200]}", retry=retry)
     except TimeoutError as error:
         raise DeliveryFailed(f"no answer within {ATTEMPT_TIMEOUT_SECONDS}s", retry=True) from error
+    except aiohttp.ClientConnectorError as error:
+        reason = error.os_error.strerror or str(error.os_error)
+        raise DeliveryFailed(
+            f"could not connect to {error.host}:{error.port} ({reason})", retry=True
+        ) from error
     except aiohttp.ClientError as error:
         raise DeliveryFailed(
             f"could not reach the receiver ({type(error).__name__}: {error})", retry=True

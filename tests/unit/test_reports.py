@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from escalation import ladder
+from escalation.models import Channel
 from escalation.reports import current_details, headline, report_markdown, timeline_text
-from escalation.state import AcknowledgeRequest
+from escalation.state import AcknowledgeRequest, Delivery, NotifyResult
 from tests.support import incident, policy, start_input
 
 T0 = datetime(2026, 11, 25, 3, 12, tzinfo=UTC)
@@ -64,3 +65,20 @@ def test_timeline_text_has_one_line_per_event_with_actor_and_note() -> None:
     assert "acknowledged by ana" in text
     assert text.splitlines()[-1].startswith("2026-11-25 03:12:00 UTC  acknowledged")
     assert text.splitlines()[-1].endswith("by ana  - on it")
+
+
+def test_a_page_on_several_channels_is_one_line_but_failures_keep_their_reasons() -> None:
+    start = start_input()
+    state = ladder.begin(start, T0)
+    step = state.step
+    result = NotifyResult(deliveries=[
+        Delivery(responder="ana", channel=Channel.CONSOLE, delivered=True),
+        Delivery(responder="ana", channel=Channel.EMAIL, delivered=True),
+        Delivery(responder="ana", channel=Channel.SMS, delivered=False, detail="HTTP 400"),
+        Delivery(responder="ana", channel=Channel.WEBHOOK, delivered=True),
+    ])  # fmt: skip
+    ladder.record_notified(state, start.policy, step, result, T0)
+    lines = timeline_text(ladder.view("incident-x", start, state)).splitlines()[-3:]
+    assert lines[0].endswith("notified         frontline  ana  via console, email")
+    assert lines[1].endswith("notify_failed    frontline  ana  via sms  - ana: HTTP 400")
+    assert lines[2].endswith("notified         frontline  ana  via webhook")
