@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 .PHONY: up inbox test
 
 # The example channels.yaml signs its demo webhook with this secret; set your own to override.
-export ESCALATION_OPS_BRIDGE_SECRET ?= local-demo-secret
+up inbox: export ESCALATION_OPS_BRIDGE_SECRET ?= local-demo-secret
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import structlog
 from temporalio import activity
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
 from activities.channels.base import DeliveryFailed, Message, Sender
 from activities.channels.console import ConsoleSender
@@ -22,7 +22,7 @@ from activities.channels.email import EmailSender
 from activities.channels.slack import SlackSender
 from activities.channels.twilio import TwilioSender
 from activities.channels.webhook import Endpoint, WebhookSender
-from escalation.channel_settings import ChannelSettings
+from escalation.channel_settings import USERNAME_PATH, ChannelSettings
 from escalation.config import CHANNELS_FILE, Config, ConfigError
 from escalation.contact_routing import Send, plan
 from escalation.models import Channel
@@ -33,14 +33,11 @@ MAX_ATTEMPTS = 4
 """Per message: with backoff of about 0.5 s, 1 s, 2 s a dead endpoint is given up in seconds."""
 HEARTBEAT_SECONDS = 1.0
 REDACTED = "[redacted]"
+MIN_REDACTED_LENGTH = 6
 
 
 def _worth_retrying(error: BaseException) -> bool:
-    return isinstance(error, TimeoutError) or (isinstance(error, DeliveryFailed) and error.retry)
-
-
-def _secret(env: Mapping[str, str], name: str | None) -> str | None:
-    return env[name] if name else None
+    return isinstance(error, DeliveryFailed) and error.retry
 
 
 class Notifier:
@@ -67,12 +64,12 @@ class Notifier:
             for channel in (Channel.SMS, Channel.VOICE):
                 senders[channel] = TwilioSender(channel, settings.twilio, env, roster, templates)
         if settings.slack:
-            urls = {name: str(e.url) if e.url else env[str(e.url_env)] for name, e in settings.slack.items()}
+            urls = {name: endpoint.resolved_url(env) for name, endpoint in settings.slack.items()}
             senders[Channel.SLACK] = SlackSender(urls, roster, templates)
         if settings.webhooks:
             endpoints = {
-                name: Endpoint(url=str(e.url) if e.url else env[str(e.url_env)], secret=env[e.secret_env])
-                for name, e in settings.webhooks.items()
+                name: Endpoint(url=endpoint.resolved_url(env), secret=env[endpoint.secret_env])
+                for name, endpoint in settings.webhooks.items()
             }
             senders[Channel.WEBHOOK] = WebhookSender(endpoints, roster)
         return senders
@@ -85,9 +82,12 @@ class Notifier:
             values |= {str(v) for v in (contact.email, contact.phone) if v}
             if contact.slack and contact.slack.mention:
                 values.add(contact.slack.mention)
-        values |= {str(e.url) for e in (*settings.slack.values(), *settings.webhooks.values()) if e.url}
-        values |= {env[name] for _, name in settings.secret_names() if env.get(name)}
-        return sorted(values, key=len, reverse=True)
+        values |= {e.resolved_url(env) for e in (*settings.slack.values(), *settings.webhooks.values())}
+        values |= {
+            env[name] for path, name in settings.secret_names() if env.get(name) and path != USERNAME_PATH
+        }
+        # A short value (a username like "apikey") would blot out ordinary words in every reason.
+        return sorted((v for v in values if len(v) >= MIN_REDACTED_LENGTH), key=len, reverse=True)
 
     def redact(self, text: str) -> str:
         for value in self._sensitive:
@@ -103,14 +103,16 @@ class Notifier:
         sends, refused = plan(
             self._roster, self._settings, request.targets, request.severity, request.channels
         )
-        details = activity.info().heartbeat_details
-        delivered_before = set(details[0]) if details else set()
+        info = activity.info()
+        delivered_before = set(info.heartbeat_details[0]) if info.heartbeat_details else set()
         delivered: set[str] = set(delivered_before)
-        deadline = asyncio.get_running_loop().time() + request.deliver_within.total_seconds()
+        # A retried attempt gets only what is left of the page's bound (both times are the server's).
+        spent = max((info.started_time - info.scheduled_time).total_seconds(), 0)
+        deadline = asyncio.get_running_loop().time() + max(request.deliver_within.total_seconds() - spent, 0)
         heartbeat = asyncio.create_task(self._keep_heartbeating(delivered))
         try:
             outcomes = await asyncio.gather(
-                *(self._deliver(self._message(request, send), deadline, delivered) for send in sends)
+                *(self._deliver(request, send, deadline, delivered) for send in sends)
             )
         finally:
             heartbeat.cancel()
@@ -127,7 +129,7 @@ class Notifier:
                 )
         for delivery in deliveries:
             (log.info if delivery.delivered else log.warning)(
-                "delivery", responder=delivery.responder, channel=delivery.channel.value,
+                "delivery", responder=delivery.responder, channel=delivery.channel,
                 delivered=delivery.delivered, detail=delivery.detail,
             )  # fmt: skip
         return NotifyResult(deliveries=deliveries)
@@ -149,17 +151,19 @@ class Notifier:
         )
         return Message(send=send, key=key, page=page)
 
-    async def _deliver(self, message: Message, deadline: float, delivered: set[str]) -> tuple[bool, str]:
+    async def _deliver(self, request: NotifyRequest, send: Send, deadline: float,
+                       delivered: set[str]) -> tuple[bool, str]:  # fmt: skip
         """Send one message with retries until it is delivered, refused for good, or out of time."""
-        if message.key in delivered:
+        if send.key(request.idempotency_key) in delivered:
             return True, ""
-        sender = self._senders[message.send.channel]
         attempts, last_failure = 0, ""
         try:
+            message = self._message(request, send)
+            sender = self._senders[send.channel]
             async with asyncio.timeout_at(deadline):
                 async for attempt in AsyncRetrying(
                     stop=stop_after_attempt(MAX_ATTEMPTS),
-                    wait=wait_exponential_jitter(multiplier=0.5, max=4, jitter=0.25),
+                    wait=wait_exponential(multiplier=0.5, max=4) + wait_random(0, 0.25),
                     retry=retry_if_exception(_worth_retrying),
                     reraise=True,
                 ):
@@ -181,7 +185,8 @@ class Notifier:
             return False, self.redact(reason)
         except Exception as error:  # a broken template or sender must not hide the other deliveries
             return False, self.redact(f"unexpected {type(error).__name__}: {error}")
-        delivered.add(message.key)
+        key = message.key
+        delivered.add(key)
         activity.heartbeat(sorted(delivered))
         return True, "" if attempts == 1 else f"delivered on attempt {attempts}"
 

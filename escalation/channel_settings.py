@@ -1,7 +1,8 @@
 """``channels.yaml``: how the worker reaches the outside world (SMTP, Twilio, Slack, webhooks).
 
-Only the worker reads this file. Secrets are never written in it: each is named by the
-environment variable that holds it, and a worker whose environment lacks one refuses to start.
+The worker and ``escalate check``/``up``/``inbox`` read it; opening an incident does not.
+Secrets are never written in it: each is named by the environment variable that holds it,
+and a worker whose environment lacks one refuses to start.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from escalation.models import CONTACT_FOR, Channel, Identifier, PhoneNumber, Res
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 EnvName = Annotated[str, StringConstraints(pattern=ENV_NAME_PATTERN)]
 """The name of an environment variable holding a secret, e.g. ``ESCALATION_SMTP_PASSWORD``."""
+
+
+USERNAME_PATH = "email.username_env"
 
 
 class Security(StrEnum):
@@ -39,6 +43,7 @@ class EmailSettings(Strict):
     ca_file: Path | None = None
     """Trust this CA bundle instead of the system's, for a relay with a private certificate."""
     timeout: Duration = Field(default="10s", validate_default=True)
+    """Per attempt; the page's overall bound still applies."""
 
     @model_validator(mode="after")
     def _credentials_come_in_pairs(self) -> EmailSettings:
@@ -67,6 +72,9 @@ class SlackEndpoint(Strict):
         if (self.url is None) == (self.url_env is None):
             raise ValueError("give exactly one of url or url_env")
         return self
+
+    def resolved_url(self, env: Mapping[str, str]) -> str:
+        return str(self.url) if self.url else env.get(str(self.url_env), "")
 
 
 class WebhookEndpoint(SlackEndpoint):
@@ -102,7 +110,7 @@ class ChannelSettings(Strict):
         """(field path, environment variable) for every secret the configured channels need."""
         names: list[tuple[str, str | None]] = []
         if self.email:
-            names += [("email.username_env", self.email.username_env)]
+            names += [(USERNAME_PATH, self.email.username_env)]
             names += [("email.password_env", self.email.password_env)]
         if self.twilio:
             names += [("twilio.account_sid_env", self.twilio.account_sid_env)]

@@ -42,7 +42,7 @@ class Config:
     routing: Routing
     channels: ChannelSettings
     templates: PageTemplates | None
-    """Loaded when ``channels.yaml`` exists: only channels set up there need templates."""
+    """Loaded with ``channels.yaml``: only the channels set up there need templates."""
 
     def policy_for(self, service: str, severity: Severity, override: str | None = None) -> EscalationPolicy:
         """The policy an incident runs under: an explicit choice, else the routing table's."""
@@ -240,7 +240,12 @@ def _check_channels(
 ) -> None:
     """Every channel a responder's rules or a tier's override may use can really be sent."""
     for responder_id, person in roster.responders.items():
-        rules = [(f"responders.{responder_id}.channels", person.channels or roster.default_channels)]
+        own = f"responders.{responder_id}.channels"
+        rules = [
+            (own, person.channels)
+            if person.channels
+            else (f"default_channels ({own})", roster.default_channels)
+        ]
         rules += [
             (f"responders.{responder_id}.by_severity.{severity.value}", used)
             for severity, used in person.by_severity.items()
@@ -276,8 +281,37 @@ def _check_routes(routing: Routing, found: set[str], source: str, problems: list
             problems.append(f"{source}: {path}: policy {name!r} does not exist; use one of: {known}")
 
 
-def load_config(directory: Path) -> Config:
-    """Load and cross-check the whole directory; raise ConfigError listing every problem."""
+def _load_channels(
+    directory: Path, problems: list[str]
+) -> tuple[ChannelSettings, PageTemplates | None] | None:
+    """``channels.yaml`` with its files resolved against the directory, and its templates.
+
+    Without the file only the console is set up. None when the file is invalid.
+    """
+    path = directory / CHANNELS_FILE
+    if not path.exists():
+        return ChannelSettings(), None
+    channels = _load_file(path, ChannelSettings, problems)
+    if channels is None:
+        return None
+    if channels.email and channels.email.ca_file:
+        ca_file = directory / channels.email.ca_file  # an absolute path stays as it is
+        if not ca_file.is_file():
+            problems.append(
+                f"{path}: email.ca_file: {ca_file} is not a file; point it at a PEM bundle of CA certificates"
+            )
+        channels = channels.model_copy(
+            update={"email": channels.email.model_copy(update={"ca_file": ca_file})}
+        )
+    return channels, _load_templates(directory, channels, problems)
+
+
+def load_config(directory: Path, *, with_channels: bool = True) -> Config:
+    """Load and cross-check the whole directory; raise ConfigError listing every problem.
+
+    Clients that only open incidents skip ``channels.yaml`` (``with_channels=False``): it is the
+    worker's business, and a mistake in it must not stop anyone from opening an incident.
+    """
     if not directory.is_dir():
         raise ConfigError(
             [
@@ -289,23 +323,21 @@ def load_config(directory: Path) -> Config:
     roster = _load_file(directory / ROSTER_FILE, Roster, problems)
     routing = _load_file(directory / ROUTING_FILE, Routing, problems)
     policies, found = _load_policies(directory, problems)
-    has_channels = (directory / CHANNELS_FILE).exists()
-    channels = _load_file(directory / CHANNELS_FILE, ChannelSettings, problems) if has_channels else None
-    templates = _load_templates(directory, channels, problems) if channels else None
+    loaded = _load_channels(directory, problems) if with_channels else (ChannelSettings(), None)
     if roster is not None:
         _check_targets(policies, roster, problems)
-        if channels is not None or not has_channels:
-            settings = channels or ChannelSettings()
-            _check_channels(policies, roster, settings, str(directory / ROSTER_FILE), problems)
+        if with_channels and loaded is not None:
+            _check_channels(policies, roster, loaded[0], str(directory / ROSTER_FILE), problems)
     if routing is not None:
         _check_routes(routing, found, str(directory / ROUTING_FILE), problems)
-    if problems or roster is None or routing is None or (has_channels and channels is None):
+    if problems or roster is None or routing is None or loaded is None:
         raise ConfigError(problems)
+    channels, templates = loaded
     return Config(
         directory=directory,
         roster=roster,
         routing=routing,
         policies={name: policy for name, (policy, _) in policies.items()},
-        channels=channels or ChannelSettings(),
+        channels=channels,
         templates=templates,
     )

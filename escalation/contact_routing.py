@@ -43,7 +43,7 @@ def plan(
             refused.append(
                 Delivery(
                     responder=responder_id,
-                    channel=Channel.CONSOLE,
+                    channel=None,
                     delivered=False,
                     detail="not in the worker's roster; add them to roster.yaml",
                 )

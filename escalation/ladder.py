@@ -111,6 +111,9 @@ def tier_of(policy: EscalationPolicy, responder: str, highest: int) -> str:
 # --- transitions ---------------------------------------------------------------------
 
 
+MAX_TIMELINE = 500
+
+
 def _event(
     state: EscalationState,
     policy: EscalationPolicy,
@@ -119,11 +122,19 @@ def _event(
     step: Step | None = None,
     **fields: object,
 ) -> None:
-    """Append to the timeline, labelled with ``step`` (default: the current one)."""
+    """Append to the timeline, labelled with ``step`` (default: the current one).
+
+    Past ``MAX_TIMELINE`` events the oldest after ``triggered`` are dropped and counted, so the
+    state a long escalation carries into a new run stays far below Temporal's payload limit;
+    the dropped events stay in the escalation's Temporal history.
+    """
     step = step or state.step
     state.timeline.append(
         TimelineEvent(at=at, kind=kind, tier_name=policy.tiers[step.tier].name, phase=step.phase, **fields)
     )
+    while len(state.timeline) > MAX_TIMELINE:
+        del state.timeline[1]
+        state.omitted_events += 1
 
 
 def begin(start: EscalationInput, now: datetime) -> EscalationState:
@@ -339,6 +350,7 @@ def view(incident_id: str, start: EscalationInput, state: EscalationState) -> St
         policy=start.policy_ref,
         incident=start.incident,
         timeline=list(state.timeline),
+        omitted_events=state.omitted_events,
     )
 
 
@@ -371,4 +383,5 @@ def record(incident_id: str, start: EscalationInput, state: EscalationState) -> 
         time_to_acknowledge_seconds=_seconds_between(state.triggered_at, state.acknowledged_at),
         time_to_resolve_seconds=_seconds_between(state.triggered_at, state.resolved_at),
         timeline=list(state.timeline),
+        omitted_events=state.omitted_events,
     )

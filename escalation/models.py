@@ -135,20 +135,6 @@ class Responder(Strict):
     """Channels for any severity without a rule below; default: the roster's ``default_channels``."""
     by_severity: dict[Severity, ChannelList] = {}
 
-    @model_validator(mode="after")
-    def _channels_have_contacts(self) -> Responder:
-        rules = [("channels", self.channels or [])] + [
-            (f"by_severity.{severity.value}", channels) for severity, channels in self.by_severity.items()
-        ]
-        for where, channels in rules:
-            for channel in channels:
-                if not self.contact.has(channel):
-                    needed = CONTACT_FOR[channel]
-                    raise ValueError(
-                        f"{where}: {channel.value} needs contact.{needed}; add it or drop the channel"
-                    )
-        return self
-
 
 class Roster(Strict):
     default_channels: ChannelList = [Channel.CONSOLE]
@@ -158,19 +144,6 @@ class Roster(Strict):
         """The responder's rule for this severity, else their default, else the roster's."""
         person = self.responders[responder]
         return person.by_severity.get(severity) or person.channels or self.default_channels
-
-    @model_validator(mode="after")
-    def _defaults_have_contacts(self) -> Roster:
-        for responder_id, person in self.responders.items():
-            if person.channels is not None:
-                continue
-            for channel in self.default_channels:
-                if not person.contact.has(channel):
-                    raise ValueError(
-                        f"responders.{responder_id}: default_channels sends {channel.value}, which needs "
-                        f"contact.{CONTACT_FOR[channel]}; add it or give them their own channels"
-                    )
-        return self
 
 
 class Tier(Strict):

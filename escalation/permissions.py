@@ -64,8 +64,18 @@ def _closed(state: EscalationState) -> str | None:
     return None
 
 
+MAX_TEXT = 2000
+"""Characters in a note, reason or summary: every one is kept in the escalation's state."""
+
+
+def _too_long(text: str, field: str) -> str | None:
+    if len(text) <= MAX_TEXT:
+        return None
+    return f"{field} is {len(text)} characters; keep it under {MAX_TEXT} and link to a document for more"
+
+
 def _blank(text: str, field: str, flag: str) -> str | None:
-    return None if text.strip() else f"{field} is empty: {flag}"
+    return _too_long(text, field) if text.strip() else f"{field} is empty: {flag}"
 
 
 def acknowledge_refusal(policy: EscalationPolicy, state: EscalationState,
@@ -77,13 +87,16 @@ def acknowledge_refusal(policy: EscalationPolicy, state: EscalationState,
             f"the incident is already acknowledged by {state.acknowledged_by}; "
             "ask them to hand it over or resolve it"
         )
-    return _who(request.responder, "acknowledge", may_acknowledge(policy, state), policy, state)
+    return _too_long(request.note, "note") or _who(
+        request.responder, "acknowledge", may_acknowledge(policy, state), policy, state
+    )
 
 
 def resolve_refusal(policy: EscalationPolicy, state: EscalationState, request: ResolveRequest) -> str | None:
     return (
         _closed(state)
         or _blank(request.summary, "summary", "say in a sentence what fixed it (--summary TEXT)")
+        or _too_long(request.root_cause, "root cause")
         or _who(request.responder, "resolve", may_steer(policy, state), policy, state)
     )
 

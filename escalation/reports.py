@@ -106,7 +106,11 @@ def timeline_text(view: StatusView) -> str:
     if view.acknowledged_by:
         out.append(f"acknowledged by {view.acknowledged_by}")
     out.append("")
-    for event, channels in _merged_pages(view.timeline):
+    for n, (event, channels) in enumerate(_merged_pages(view.timeline)):
+        if n == 1 and view.omitted_events:
+            out.append(
+                f"... {view.omitted_events} events omitted; the escalation's Temporal history keeps them"
+            )
         parts = [_when(event.at), f"{event.kind.value:<15}", event.tier_name or ""]
         if event.actor:
             parts.append(f"by {event.actor}")

@@ -127,6 +127,8 @@ class EscalationState(BaseModel):
     resolved_at: datetime | None = None
     resolution: Resolution | None = None
     timeline: list[TimelineEvent] = []
+    omitted_events: int = 0
+    """Early events dropped from a very long timeline (kept in the earlier runs' histories)."""
 
     @property
     def is_open(self) -> bool:
@@ -156,6 +158,7 @@ class StatusView(Message):
     policy: PolicyRef
     incident: Incident
     timeline: list[TimelineEvent]
+    omitted_events: int = 0
 
 
 class ActionResult(Message):
@@ -245,8 +248,10 @@ class NotifyRequest(Message):
 
 
 class Delivery(Message):
+    """One responder on one channel; no channel when the responder could not be looked up at all."""
+
     responder: str
-    channel: Channel
+    channel: Channel | None
     delivered: bool
     detail: str = ""
 
@@ -273,3 +278,4 @@ class EscalationRecord(Message):
     time_to_acknowledge_seconds: float | None
     time_to_resolve_seconds: float | None
     timeline: list[TimelineEvent]
+    omitted_events: int = 0

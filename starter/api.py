@@ -141,7 +141,7 @@ class Escalations:
     def config(self) -> Config:
         """Policies are needed only to open an escalation; acknowledging never depends on them."""
         if self._config is None:
-            self._config = load_config(self._settings.config_dir)
+            self._config = load_config(self._settings.config_dir, with_channels=False)
         return self._config
 
     def ui_url(self, incident_id: str) -> str:

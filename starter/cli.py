@@ -81,6 +81,13 @@ def _service(text: str) -> str:
         ) from None
 
 
+def _words(text: str) -> str:
+    """A reason, summary or note: refused here when blank, so it never reaches the server."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be blank; say what happened or why")
+    return text
+
+
 def _status_filter(text: str) -> Status:
     try:
         return Status(text.lower())
@@ -116,7 +123,7 @@ def _incident(args: argparse.Namespace) -> Incident:
 
 async def _trigger(args: argparse.Namespace, settings: Settings) -> None:
     incident = _incident(args)
-    config = load_config(settings.config_dir)
+    config = load_config(settings.config_dir, with_channels=False)
     config.policy_for(
         incident.service, incident.severity, args.policy
     )  # bad --policy: fail before connecting
@@ -296,19 +303,19 @@ def build_parser() -> argparse.ArgumentParser:
     resolve = commands.add_parser("resolve", help="resolve an incident and write its close-out record")
     resolve.add_argument("incident_id")
     resolve.add_argument("--as", dest="responder", required=True, help="your responder id from the roster")
-    resolve.add_argument("--summary", required=True, help="what fixed it")
+    resolve.add_argument("--summary", required=True, type=_words, help="what fixed it")
     resolve.add_argument("--root-cause", help="why it happened")
     resolve.set_defaults(run=_resolve)
 
     escalate = commands.add_parser("escalate", help="hand the incident to the next tier now")
     escalate.add_argument("incident_id")
     escalate.add_argument("--as", dest="responder", required=True, help="your responder id from the roster")
-    escalate.add_argument("--reason", required=True, help="why it needs the next tier")
+    escalate.add_argument("--reason", required=True, type=_words, help="why it needs the next tier")
     escalate.set_defaults(run=_escalate)
 
     note = commands.add_parser("note", help="add a progress note: what was tried, what is known")
     note.add_argument("incident_id")
-    note.add_argument("text")
+    note.add_argument("text", type=_words)
     note.add_argument("--as", dest="responder", required=True, help="your responder id from the roster")
     note.set_defaults(run=_note)
 
@@ -316,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     severity.add_argument("incident_id")
     severity.add_argument("severity", type=_severity, help="the new severity, SEV1 to SEV4")
     severity.add_argument("--as", dest="responder", required=True, help="your responder id from the roster")
-    severity.add_argument("--reason", required=True, help="why the severity changes")
+    severity.add_argument("--reason", required=True, type=_words, help="why the severity changes")
     severity.set_defaults(run=_severity_change)
 
     reassign = commands.add_parser("reassign", help="hand your acknowledgement to another responder")
@@ -328,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     cancel = commands.add_parser("cancel", help="close a false alarm")
     cancel.add_argument("incident_id")
     cancel.add_argument("--as", dest="responder", required=True, help="your responder id from the roster")
-    cancel.add_argument("--reason", required=True, help="why it is a false alarm")
+    cancel.add_argument("--reason", required=True, type=_words, help="why it is a false alarm")
     cancel.set_defaults(run=_cancel)
 
     listing = commands.add_parser("list", help="list open escalations, or those matching filters")

@@ -12,8 +12,8 @@ from tests.receivers import Receivers, start_receivers
 from tests.support import DEMO_WEBHOOK_SECRET, DEMO_WEBHOOK_SECRET_ENV, binary
 
 # The example configuration signs its demo webhook with a secret from the environment, as a
-# real deployment would; workers and CLIs started by the tests inherit it from here.
-os.environ.setdefault(DEMO_WEBHOOK_SECRET_ENV, DEMO_WEBHOOK_SECRET)
+# real deployment would; workers, receivers and CLIs started by the tests all use this one.
+os.environ[DEMO_WEBHOOK_SECRET_ENV] = DEMO_WEBHOOK_SECRET
 
 
 @pytest.fixture(scope="session")

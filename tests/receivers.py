@@ -135,27 +135,47 @@ class Receivers:
         return directory
 
 
+def loopback_socket() -> socket.socket:
+    """A listening-ready socket on a port the OS picked, so no other process can take it first."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def start_smtp(handler: object, **options: Any) -> tuple[Controller, int]:
+    """aiosmtpd needs a port number, not a socket: retry if another process takes the port first."""
+    for _ in range(5):
+        port = free_port()
+        controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
+        try:
+            controller.start()
+        except (OSError, RuntimeError):
+            continue
+        return controller, port
+    raise RuntimeError("no free port for the SMTP server")
+
+
 async def start_receivers() -> tuple[Receivers, Callable[[], Awaitable[None]]]:
-    """Start every receiver on free loopback ports; returns them and a function that stops them."""
+    """Start every receiver on loopback; returns them and a function that stops them."""
     faults = Faults()
     inbox = Inbox({"ops-bridge": DEMO_WEBHOOK_SECRET})
     twilio = TwilioFake()
-    smtp_port, http_port, twilio_port = free_port(), free_port(), free_port()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
-    smtp.start()
-    runners = []
-    for app, port in ((inbox.http_app([faults.middleware]), http_port), (twilio.app(faults), twilio_port)):
+    smtp, smtp_port = start_smtp(inbox)
+    runners, ports = [], []
+    for app in (inbox.http_app([faults.middleware]), twilio.app(faults)):
         runner = web.AppRunner(app, shutdown_timeout=1)  # a deliberately slow handler must not hold teardown
         await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
+        sock = loopback_socket()
+        await web.SockSite(runner, sock).start()
         runners.append(runner)
+        ports.append(sock.getsockname()[1])
 
     async def stop() -> None:
         for runner in runners:
             await runner.cleanup()
         smtp.stop()
 
-    return Receivers(inbox, faults, twilio, smtp_port, http_port, twilio_port), stop
+    return Receivers(inbox, faults, twilio, smtp_port, ports[0], ports[1]), stop
 
 
 def tls_contexts(tmp: Path) -> tuple[ssl.SSLContext, Path]:

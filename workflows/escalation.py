@@ -8,6 +8,7 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
+from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from escalation import actions, ladder, permissions, visibility
@@ -51,6 +52,15 @@ def notify_budget(wait: timedelta) -> timedelta:
 def delivery_bound(budget: timedelta) -> timedelta:
     """What the notify activity spends on deliveries, leaving a fifth of the budget to report back."""
     return budget * 4 / 5
+
+
+def _delivered_before(error: ActivityError) -> list[str]:
+    """The message keys a timed-out notify activity had reported delivered in its heartbeats."""
+    cause = error.cause
+    if isinstance(cause, ActivityTimeoutError) and cause.last_heartbeat_details:
+        keys = cause.last_heartbeat_details[0]
+        return [str(key) for key in keys] if isinstance(keys, list) else []
+    return []
 
 
 @workflow.defn(name="Escalation")
@@ -194,9 +204,13 @@ class EscalationWorkflow:
                 summary=f"notify tier {tier.name} ({step.phase.value}): {', '.join(targets)} via {channels}",
             )
         except ActivityError as error:
+            delivered = _delivered_before(error)
             reason = str(error.cause or error)
+            if delivered:
+                reason += f" after delivering {len(delivered)} message(s)"
             ladder.record_notify_failed(self._state, self._policy, step, reason, workflow.now())
-            return False
+            # Someone got the page before the activity timed out: wait for them, do not skip ahead.
+            return bool(delivered) and workflow.patched("reached-before-notify-timeout")
         ladder.record_notified(self._state, self._policy, step, result, workflow.now())
         return any(delivery.delivered for delivery in result.deliveries)
 

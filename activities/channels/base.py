@@ -59,6 +59,10 @@ async def post(url: str, *, headers: Mapping[str, str], json: Any = None, data: 
             raise DeliveryFailed(f"HTTP {response.status} {response.reason}: {body[:200]}", retry=retry)
     except TimeoutError as error:
         raise DeliveryFailed(f"no answer within {ATTEMPT_TIMEOUT_SECONDS}s", retry=True) from error
+    except aiohttp.ClientSSLError as error:
+        raise DeliveryFailed(
+            f"TLS with the receiver failed ({error}); check its certificate", retry=False
+        ) from error
     except aiohttp.ClientConnectorError as error:
         reason = error.os_error.strerror or str(error.os_error)
         raise DeliveryFailed(

@@ -10,8 +10,9 @@ from email.utils import formataddr, formatdate
 
 import aiosmtplib
 
-from activities.channels.base import ATTEMPT_TIMEOUT_SECONDS, DeliveryFailed, Message
+from activities.channels.base import DeliveryFailed, Message
 from escalation.channel_settings import EmailSettings, Security
+from escalation.config import CHANNELS_FILE, ConfigError
 from escalation.models import Roster
 from escalation.pages import PageTemplates
 
@@ -26,7 +27,11 @@ class EmailSender:
         self._templates = templates
         self._username = env[settings.username_env] if settings.username_env else None
         self._password = env[settings.password_env] if settings.password_env else None
-        self._tls = ssl.create_default_context(cafile=settings.ca_file) if settings.ca_file else None
+        try:
+            self._tls = ssl.create_default_context(cafile=settings.ca_file) if settings.ca_file else None
+        except (ssl.SSLError, OSError) as error:
+            where = f"{CHANNELS_FILE}: email.ca_file: {settings.ca_file}"
+            raise ConfigError([f"{where} cannot be used ({error}); use a PEM bundle"]) from None
 
     def compose(self, message: Message) -> EmailMessage:
         """One e-mail to one responder; its Message-ID derives from the idempotency key."""
@@ -57,7 +62,7 @@ class EmailSender:
                 tls_context=self._tls,
                 username=self._username,
                 password=self._password,
-                timeout=min(settings.timeout.total_seconds(), ATTEMPT_TIMEOUT_SECONDS),
+                timeout=settings.timeout.total_seconds(),
             )
         except aiosmtplib.SMTPAuthenticationError as error:
             raise DeliveryFailed(

@@ -6,10 +6,9 @@ proxies that honour it, and the notifier's heartbeat keeps a retried page from s
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from xml.sax.saxutils import escape
-
-import aiohttp
 
 from activities.channels.base import Message, post
 from escalation.channel_settings import TwilioSettings
@@ -25,7 +24,8 @@ class TwilioSender:
         self._channel = channel
         self._settings = settings
         self._account = env[settings.account_sid_env]
-        self._authorization = aiohttp.encode_basic_auth(self._account, env[settings.auth_token_env])
+        credentials = f"{self._account}:{env[settings.auth_token_env]}".encode()
+        self._authorization = "Basic " + base64.b64encode(credentials).decode()
         self._roster = roster
         self._templates = templates
 

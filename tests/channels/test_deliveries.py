@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from temporalio.testing import ActivityEnvironment
 
@@ -16,7 +15,7 @@ from activities.notify import REDACTED, Notifier
 from escalation.config import load_config
 from escalation.models import Channel, Severity
 from escalation.state import Delivery, NotifyRequest, Phase
-from tests.receivers import TWILIO_ENV, Receivers, free_port, tls_contexts
+from tests.receivers import TWILIO_ENV, Receivers, start_smtp, tls_contexts
 from tests.support import incident
 
 UI = "http://ui.test:8233"
@@ -78,10 +77,8 @@ async def test_email_upgrades_with_starttls_and_logs_in_with_credentials_from_th
         logins.append((auth.login, auth.password))
         return AuthResult(success=auth.password == b"relay-password", handled=False)
 
-    port = free_port()
-    relay = Controller(receivers.inbox, hostname="127.0.0.1", port=port, tls_context=server_tls,
-                       require_starttls=True, authenticator=authenticator, auth_required=True)  # fmt: skip
-    relay.start()
+    relay, port = start_smtp(receivers.inbox, tls_context=server_tls, require_starttls=True,
+                             authenticator=authenticator, auth_required=True)  # fmt: skip
     try:
         settings = {"port": port, "security": "starttls", "ca_file": str(ca_file),
                     "username_env": "RELAY_USER", "password_env": "RELAY_PASSWORD"}  # fmt: skip
@@ -101,9 +98,7 @@ async def test_email_upgrades_with_starttls_and_logs_in_with_credentials_from_th
 
 async def test_email_over_implicit_tls(receivers: Receivers, tmp_path: Path) -> None:
     server_tls, ca_file = tls_contexts(tmp_path)
-    port = free_port()
-    relay = Controller(receivers.inbox, hostname="127.0.0.1", port=port, ssl_context=server_tls)
-    relay.start()
+    relay, port = start_smtp(receivers.inbox, ssl_context=server_tls)
     try:
         config = receivers.config_dir(
             tmp_path, email={"port": port, "security": "ssl", "ca_file": str(ca_file)}

@@ -69,7 +69,7 @@ def test_bad_requests_fail_with_one_line_and_nonzero_exit(product: Product) -> N
     assert "Traceback" not in stranger.stderr and len(stranger.stderr.strip().splitlines()) == 1
 
     empty = product.cli("resolve", opened["incident_id"], "--as", "ana", "--summary", " ")
-    assert empty.returncode == 1 and "summary is empty" in empty.stderr
+    assert empty.returncode == 2 and "argument --summary: must not be blank" in empty.stderr
     assert product.cli_json("status", opened["incident_id"])["status"] != "resolved"
 
     no_policy = product.cli("trigger", "--service", "checkout", "--severity", "SEV3", "--title", "x",

@@ -8,7 +8,6 @@ import pytest
 
 from escalation.channel_settings import ChannelSettings
 from escalation.config import load_config
-from escalation.models import Channel, Severity
 from tests.unit.test_config import ROSTER, edit, problems, the_problem
 
 CHANNELS = "channels.yaml"
@@ -17,8 +16,8 @@ CHANNELS = "channels.yaml"
 def test_a_rule_using_a_channel_without_its_contact_detail(config_dir: Path) -> None:
     edit(config_dir, ROSTER, 'contact: {email: ben@example.com, phone: "+15550100102", ',
          "channels: [sms]\n    contact: {email: ben@example.com, ")  # fmt: skip
-    problem = the_problem(config_dir, ROSTER, "responders.ben")
-    assert "channels: sms needs contact.phone; add it or drop the channel" in problem
+    problem = the_problem(config_dir, ROSTER, "responders.ben.channels")
+    assert problem.endswith("responders.ben.channels: sms needs contact.phone; add it to the responder")
 
 
 def test_a_severity_rule_on_a_channel_channels_yaml_does_not_set_up(config_dir: Path) -> None:
@@ -40,8 +39,10 @@ def test_a_tier_override_that_a_target_cannot_receive(config_dir: Path) -> None:
 def test_the_roster_default_must_be_reachable_for_everyone_who_relies_on_it(config_dir: Path) -> None:
     edit(config_dir, ROSTER, "default_channels: [console]", "default_channels: [email]")
     edit(config_dir, ROSTER, "{email: ben@example.com, ", "{")
-    problem = the_problem(config_dir, ROSTER, "responders")
-    assert "responders.ben: default_channels sends email, which needs contact.email" in problem
+    problem = the_problem(config_dir, ROSTER, "default_channels")
+    assert problem.endswith(
+        "default_channels (responders.ben.channels): email needs contact.email; add it to the responder"
+    )
 
 
 def test_an_unknown_webhook_endpoint(config_dir: Path) -> None:
@@ -140,8 +141,19 @@ def test_missing_secrets_name_the_variable_and_where_it_is_used(config_dir: Path
     assert settings.missing_secrets({"ESCALATION_OPS_BRIDGE_SECRET": "s"}, "channels.yaml") == []
 
 
-def test_responders_rules_pick_channels_by_severity(config_dir: Path) -> None:
-    roster = load_config(config_dir).roster
-    assert roster.channels_for("ana", Severity.SEV1) == [Channel.CONSOLE, Channel.EMAIL, Channel.SLACK,
-                                                         Channel.WEBHOOK]  # fmt: skip
-    assert roster.channels_for("ana", Severity.SEV3) == [Channel.CONSOLE], "no rule: the roster's default"
+def test_a_ca_file_is_found_relative_to_the_configuration_directory(config_dir: Path) -> None:
+    edit(config_dir, CHANNELS, "security: none", "security: starttls\n  ca_file: certs/relay.pem")
+    problem = the_problem(config_dir, CHANNELS, "email.ca_file")
+    assert problem.endswith(
+        f"{config_dir / 'certs' / 'relay.pem'} is not a file; point it at a PEM bundle of CA certificates"
+    )
+    (config_dir / "certs").mkdir()
+    (config_dir / "certs" / "relay.pem").write_text("")
+    assert load_config(config_dir).channels.email.ca_file == config_dir / "certs" / "relay.pem"  # type: ignore[union-attr]
+
+
+def test_opening_incidents_does_not_depend_on_channels_yaml(config_dir: Path) -> None:
+    (config_dir / CHANNELS).write_text("email: {host: ''}\n")
+    assert problems(config_dir)
+    config = load_config(config_dir, with_channels=False)
+    assert "demo" in config.policies and config.templates is None

@@ -47,7 +47,7 @@ def test_what_cannot_be_sent_is_refused_with_the_fix() -> None:
     sends, refused = routed(["ghost", "ana"], Severity.SEV2, [Channel.SMS, E])
     assert sends == [Send(E, "ana", ("ana",))]
     assert [(d.responder, d.channel, d.delivered) for d in refused] == [
-        ("ghost", C, False), ("ana", Channel.SMS, False),
+        ("ghost", None, False), ("ana", Channel.SMS, False),
     ]  # fmt: skip
     assert refused[0].detail == "not in the worker's roster; add them to roster.yaml"
     assert refused[1].detail == "sms is not set up; add a twilio: section to channels.yaml"

@@ -13,6 +13,7 @@ from escalation.state import (
     Delivery,
     EscalationState,
     EventKind,
+    NoteRequest,
     NotifyResult,
     Phase,
     ResolveRequest,
@@ -408,3 +409,16 @@ def test_record_notified_splits_reached_and_failed() -> None:
         ["net-lee"],
         "net-lee: no phone",
     )
+
+
+def test_a_very_long_timeline_keeps_its_start_and_latest_events_and_counts_the_rest() -> None:
+    start = start_input()
+    state = ladder.begin(start, T0)
+    for n in range(ladder.MAX_TIMELINE + 100):
+        ladder.add_note(state, start.policy, NoteRequest(responder="ana", text=f"note {n}"), T0)
+    assert len(state.timeline) == ladder.MAX_TIMELINE
+    assert state.timeline[0].kind is EventKind.TRIGGERED
+    assert state.timeline[-1].note == f"note {ladder.MAX_TIMELINE + 99}"
+    assert state.omitted_events == 101
+    assert ladder.view("incident-x", start, state).omitted_events == 101
+    assert ladder.record("incident-x", start, state).omitted_events == 101

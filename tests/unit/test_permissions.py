@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from escalation import ladder
 from escalation.models import Severity
 from escalation.permissions import (
+    MAX_TEXT,
     acknowledge_refusal,
     cancel_refusal,
     escalate_refusal,
@@ -228,3 +230,31 @@ def test_cancel_needs_a_reason() -> None:
 
 def test_a_trigger_for_an_open_incident_is_accepted() -> None:
     assert occurrence_refusal(POLICY, triggered(), OccurrenceRequest(trigger_id="t2")) is None
+
+
+def _note(text: str) -> str | None:
+    return note_refusal(POLICY, triggered(), NoteRequest(responder="ana", text=text))
+
+
+def _ack_note(text: str) -> str | None:
+    return acknowledge_refusal(POLICY, triggered(), AcknowledgeRequest(responder="ana", note=text))
+
+
+def _root_cause(text: str) -> str | None:
+    request = ResolveRequest(responder="ana", summary="ok", root_cause=text)
+    return resolve_refusal(POLICY, acknowledged_by("ana"), request)
+
+
+def _cancel_reason(text: str) -> str | None:
+    return cancel_refusal(POLICY, acknowledged_by("ana"), CancelRequest(responder="ana", reason=text))
+
+
+@pytest.mark.parametrize(
+    ("refusal", "field"),
+    [(_note, "note"), (_ack_note, "note"), (_root_cause, "root cause"), (_cancel_reason, "reason")],
+)
+def test_text_kept_in_the_state_is_bounded(refusal: Callable[[str], str | None], field: str) -> None:
+    assert refusal("x" * MAX_TEXT) is None
+    assert refusal("x" * (MAX_TEXT + 1)) == (
+        f"{field} is {MAX_TEXT + 1} characters; keep it under {MAX_TEXT} and link to a document for more"
+    )

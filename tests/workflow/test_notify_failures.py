@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -9,7 +10,8 @@ from temporalio import activity
 from temporalio.worker import Worker
 
 from activities.close_out import CloseOut
-from escalation.state import NOTIFY_ACTIVITY, EventKind, NotifyRequest, NotifyResult, Status
+from escalation.models import Channel
+from escalation.state import NOTIFY_ACTIVITY, Delivery, EventKind, NotifyRequest, NotifyResult, Phase, Status
 from tests.support import policy, start_input
 from tests.workflow.conftest import Ladder
 from workflows.escalation import EscalationWorkflow
@@ -52,3 +54,31 @@ async def test_responder_missing_from_worker_roster_is_reported_per_target(ladde
     assert [e.targets for e in reached] == [["ana"]]
     assert [e.targets for e in failed] == [["ghost"]]
     assert "not in the worker's roster" in failed[0].note
+
+
+@activity.defn(name=NOTIFY_ACTIVITY)
+async def delivers_then_hangs(request: NotifyRequest) -> NotifyResult:
+    """The primary's page delivers one message, then hangs past its budget; the backup's is quick."""
+    if request.phase is Phase.BACKUP:
+        return NotifyResult(deliveries=[Delivery(responder="ben", channel=Channel.EMAIL, delivered=True)])
+    activity.heartbeat([f"{request.idempotency_key}/email/ana"])
+    await asyncio.sleep(5)  # the budget is 2 s: Temporal times the activity out first
+    raise AssertionError("unreachable")
+
+
+async def test_a_page_that_timed_out_after_reaching_someone_waits_for_them(ladder: Ladder) -> None:
+    queue = f"hangs-{uuid.uuid4().hex[:8]}"
+    fast = policy(severities={}, tiers=[{"name": "frontline", "primary": ["ana"], "backup": ["ben"],
+                                         "ack_timeout": "4s"}])  # fmt: skip
+    async with Worker(ladder.client, task_queue=queue, workflows=[EscalationWorkflow],
+                      activities=[delivers_then_hangs, CloseOut(ladder.store).close_out]):  # fmt: skip
+        handle = await ladder.client.start_workflow(
+            EscalationWorkflow.run, start_input(fast), id=f"incident-{uuid.uuid4().hex[:8]}", task_queue=queue
+        )
+        ladder.started.append(handle)
+        view = await ladder.until(handle, lambda v: any(e.kind is EventKind.NOTIFIED for e in v.timeline))
+
+    [failed, *_] = [e for e in view.timeline if e.kind is EventKind.NOTIFY_FAILED]
+    assert "after delivering 1 message(s)" in failed.note
+    [timed_out] = [e for e in view.timeline if e.kind is EventKind.ACK_TIMEOUT]
+    assert timed_out.note == "", "ana got the page, so her step waited out its timeout"
