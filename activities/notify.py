@@ -185,8 +185,7 @@ class Notifier:
             return False, self.redact(reason)
         except Exception as error:  # a broken template or sender must not hide the other deliveries
             return False, self.redact(f"unexpected {type(error).__name__}: {error}")
-        key = message.key
-        delivered.add(key)
+        delivered.add(message.key)
         activity.heartbeat(sorted(delivered))
         return True, "" if attempts == 1 else f"delivered on attempt {attempts}"
 
