@@ -73,3 +73,14 @@ def test_receivers_refuse_tampered_unsigned_and_replayed_requests() -> None:
     assert verify("other", headers, body, now) == "signature does not match"
     assert verify("s", {}, body, now) == "missing X-Escalation-Timestamp or X-Escalation-Signature"
     assert verify("s", headers, body, now + 301) == "timestamp is too old: a replayed request"
+
+
+def test_slack_message_lists_the_incidents_links_only_when_there_are_some() -> None:
+    def link_sections(links: list[str]) -> list[str]:
+        linked = page().model_copy(update={"incident": incident(links=links)})
+        blocks = TEMPLATES.slack_message(linked, mentions="")["blocks"]
+        texts = [block.get("text", {}).get("text", "") for block in blocks if block["type"] == "section"]
+        return [text for text in texts if text.startswith("*Links*")]
+
+    assert link_sections([]) == []
+    assert link_sections(["https://grafana.example.com/d/x"]) == ["*Links*\nhttps://grafana.example.com/d/x"]
