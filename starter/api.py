@@ -43,6 +43,7 @@ from escalation.pages import web_ui_url
 from escalation.reports import headline, report_markdown
 from escalation.settings import Settings
 from escalation.state import (
+    OPEN_STATUSES,
     AcknowledgeRequest,
     ActionResult,
     CancelRequest,
@@ -110,9 +111,10 @@ def list_query(status: Status | None, severity: Severity | None, service: str | 
     query unchecked.
     """
     clauses = ['WorkflowType = "Escalation"']
-    if status is None:
+    if status is None or status in OPEN_STATUSES:
+        # A run terminated by an operator keeps its last search attributes: it is not open.
         clauses.append('ExecutionStatus = "Running"')
-    else:
+    if status is not None:
         clauses.append(f'{visibility.STATUS.name} = "{status.value}"')
     if severity is not None:
         clauses.append(f'{visibility.SEVERITY.name} = "{severity.value}"')
