@@ -7,6 +7,7 @@ SRE lead editing policies fixes them in one pass. Nothing starts on invalid conf
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from escalation.channel_settings import ENV_NAME_PATTERN, ChannelSettings
-from escalation.models import PATTERN_HINTS, EscalationPolicy, Roster, Routing, Severity
+from escalation.models import IDENTIFIER_PATTERN, PATTERN_HINTS, EscalationPolicy, Roster, Routing, Severity
 from escalation.pages import PageTemplates, TemplateProblem
 
 ROSTER_FILE = "roster.yaml"
@@ -181,19 +182,27 @@ def _load_file(path: Path, model: type[M], problems: list[str]) -> M | None:
     return _parse(model, data, str(path), problems)
 
 
-def _load_policies(
-    directory: Path, problems: list[str]
-) -> tuple[dict[str, tuple[EscalationPolicy, Path]], set[str]]:
-    """Every valid policy by name with its file, and the names of all policy files found.
+@dataclass
+class _PolicyFiles:
+    """Every valid policy by name with its file; the names of all policy files found; raw data.
 
-    A route to a policy whose file is invalid is not reported again as a missing policy.
+    A route to a policy whose file is invalid is not reported again as a missing policy, and
+    the raw data lets roster checks run on files that have other errors too.
     """
+
+    valid: dict[str, tuple[EscalationPolicy, Path]]
+    found: set[str]
+    raw: list[tuple[Path, object]]
+
+
+def _load_policies(directory: Path, problems: list[str]) -> _PolicyFiles:
     policy_dir = directory / POLICY_DIR
     files = sorted(policy_dir.glob("*.yaml")) + sorted(policy_dir.glob("*.yml"))
     if not files:
         problems.append(f"{policy_dir}: no policy files (*.yaml); add at least one policy")
     policies: dict[str, tuple[EscalationPolicy, Path]] = {}
     found: set[str] = set()
+    raw: list[tuple[Path, object]] = []
     for path in files:
         found.add(path.stem)
         try:
@@ -201,6 +210,7 @@ def _load_policies(
         except ConfigError as error:
             problems.extend(error.problems)
             continue
+        raw.append((path, data))
         if isinstance(data, dict):
             data.setdefault("name", path.stem)
             found.add(str(data["name"]))
@@ -214,17 +224,25 @@ def _load_policies(
             )
             continue
         policies[policy.name] = (policy, path)
-    return policies, found
+    return _PolicyFiles(policies, found, raw)
 
 
-def _check_targets(
-    policies: dict[str, tuple[EscalationPolicy, Path]], roster: Roster, problems: list[str]
-) -> None:
-    for policy, path in policies.values():
-        for t, tier in enumerate(policy.tiers):
+def _listed(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
+
+
+def _check_targets(raw_policies: list[tuple[Path, object]], roster: Roster, problems: list[str]) -> None:
+    """Every primary and backup is in the roster; read from the raw files, so a policy with
+    other mistakes hears about unknown responders in the same pass."""
+    for path, data in raw_policies:
+        tiers = data.get("tiers") if isinstance(data, dict) else None
+        for t, tier in enumerate(_listed(tiers)):
             for role in ("primary", "backup"):
-                for i, target in enumerate(getattr(tier, role)):
-                    if target not in roster.responders:
+                targets = tier.get(role) if isinstance(tier, dict) else None
+                for i, target in enumerate(_listed(targets)):
+                    if not isinstance(target, str) or not re.fullmatch(IDENTIFIER_PATTERN, target.strip()):
+                        continue  # the policy's own validation reports a malformed id
+                    if target.strip() not in roster.responders:
                         problems.append(
                             f"{path}: tiers[{t}].{role}[{i}]: "
                             f"{target!r} is not in {ROSTER_FILE}; add them under responders or fix the id"
@@ -322,14 +340,15 @@ def load_config(directory: Path, *, with_channels: bool = True) -> Config:
     problems: list[str] = []
     roster = _load_file(directory / ROSTER_FILE, Roster, problems)
     routing = _load_file(directory / ROUTING_FILE, Routing, problems)
-    policies, found = _load_policies(directory, problems)
+    files = _load_policies(directory, problems)
+    policies = files.valid
     loaded = _load_channels(directory, problems) if with_channels else (ChannelSettings(), None)
     if roster is not None:
-        _check_targets(policies, roster, problems)
+        _check_targets(files.raw, roster, problems)
         if with_channels and loaded is not None:
             _check_channels(policies, roster, loaded[0], str(directory / ROSTER_FILE), problems)
     if routing is not None:
-        _check_routes(routing, found, str(directory / ROUTING_FILE), problems)
+        _check_routes(routing, files.found, str(directory / ROUTING_FILE), problems)
     if problems or roster is None or routing is None or loaded is None:
         raise ConfigError(problems)
     channels, templates = loaded

@@ -296,6 +296,14 @@ def test_cross_checks_run_alongside_file_errors(config_dir: Path) -> None:
     assert found[1].startswith(f"{config_dir / ROUTING}: default: policy 'nope' does not exist")
 
 
+def test_unknown_responders_are_reported_even_in_a_policy_with_other_errors(config_dir: Path) -> None:
+    edit(config_dir, DEMO, "primary: [ana]", "primary: [zed]")
+    edit(config_dir, DEMO, "ack_timeout: 8s", "ack_timout: 8s")
+    found = [p for p in problems(config_dir) if p.startswith(str(config_dir / DEMO))]
+    assert any(p.endswith("tiers[0].ack_timout: unknown key; did you mean 'ack_timeout'?") for p in found)
+    assert any("tiers[0].primary[0]: 'zed' is not in roster.yaml" in p for p in found), found
+
+
 # --- edge cases found in review ----------------------------------------------------
 
 
