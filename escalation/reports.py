@@ -72,11 +72,28 @@ def current_details(view: StatusView) -> str:
         )
     if view.occurrences > 1:
         lines.append(f"**Occurrences:** {view.occurrences}")
+    if last_page := _last_page(view.timeline):
+        lines.append(last_page)
     notes = [e for e in view.timeline if e.kind is EventKind.NOTE][-LATEST_NOTES:]
     if notes:
         items = "\n".join(f"- {_when(n.at)} {n.actor}: {n.note}" for n in notes)
         lines.append(f"**Latest notes:**\n\n{items}")
     return "\n\n".join(lines)
+
+
+def _last_page(timeline: list[TimelineEvent]) -> str:
+    """Who the latest page reached on which channel, and why the rest failed."""
+    pages = [e for e in timeline if e.kind in (EventKind.NOTIFIED, EventKind.NOTIFY_FAILED)]
+    if not pages:
+        return ""
+    items = []
+    for event in (e for e in pages if e.at == pages[-1].at):
+        via = f" via {event.channel.value}" if event.channel else ""
+        if event.kind is EventKind.NOTIFIED:
+            items.append(f"- reached {', '.join(event.targets)}{via}")
+        else:
+            items.append(f"- not reached{via}: {event.note}")
+    return f"**Last page ({_when(pages[-1].at)}):**\n\n" + "\n".join(items)
 
 
 def _merged_pages(timeline: list[TimelineEvent]) -> list[tuple[TimelineEvent, list[str]]]:

@@ -82,3 +82,23 @@ def test_a_page_on_several_channels_is_one_line_but_failures_keep_their_reasons(
     assert lines[0].endswith("notified         frontline  ana  via console, email")
     assert lines[1].endswith("notify_failed    frontline  ana  via sms  - ana: HTTP 400")
     assert lines[2].endswith("notified         frontline  ana  via webhook")
+
+
+def test_current_details_show_who_the_last_page_reached_and_why_not_the_rest() -> None:
+    start = start_input()
+    state = ladder.begin(start, T0)
+    first = NotifyResult(deliveries=[Delivery(responder="ana", channel=Channel.CONSOLE, delivered=True)])
+    ladder.record_notified(state, start.policy, state.step, first, T0)
+    ladder.time_out(state, start.policy, T0 + timedelta(minutes=15))
+    later = T0 + timedelta(minutes=16)
+    second = NotifyResult(deliveries=[
+        Delivery(responder="ben", channel=Channel.EMAIL, delivered=True),
+        Delivery(responder="ben", channel=Channel.SMS, delivered=False, detail="HTTP 400 Bad Request"),
+    ])  # fmt: skip
+    ladder.record_notified(state, start.policy, state.step, second, later)
+    details = current_details(ladder.view("incident-x", start, state))
+    assert (
+        "**Last page (2026-11-25 03:28:00 UTC):**\n\n- reached ben via email\n"
+        "- not reached via sms: ben: HTTP 400 Bad Request"
+    ) in details
+    assert "ana" not in details.split("**Last page")[1]
