@@ -86,13 +86,17 @@ def _last_page(timeline: list[TimelineEvent]) -> str:
     pages = [e for e in timeline if e.kind in (EventKind.NOTIFIED, EventKind.NOTIFY_FAILED)]
     if not pages:
         return ""
-    items = []
+    reached: dict[str, list[str]] = {}
+    failed = []
     for event in (e for e in pages if e.at == pages[-1].at):
         via = f" via {event.channel.value}" if event.channel else ""
         if event.kind is EventKind.NOTIFIED:
-            items.append(f"- reached {', '.join(event.targets)}{via}")
+            reached.setdefault(", ".join(event.targets), []).extend(
+                [event.channel.value] if event.channel else []
+            )
         else:
-            items.append(f"- not reached{via}: {event.note}")
+            failed.append(f"- not reached{via}: {event.note}")
+    items = [f"- reached {who} via {', '.join(channels)}" for who, channels in reached.items()] + failed
     return f"**Last page ({_when(pages[-1].at)}):**\n\n" + "\n".join(items)
 
 
