@@ -23,6 +23,7 @@ EnvName = Annotated[str, StringConstraints(pattern=ENV_NAME_PATTERN)]
 
 
 USERNAME_PATH = "email.username_env"
+"""The one secret not scrubbed from failure reasons: a username is often an ordinary word."""
 
 
 class Security(StrEnum):
