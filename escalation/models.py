@@ -127,7 +127,9 @@ def _http_link(link: str) -> str:
     try:
         return str(_HTTP_URL.validate_python(link.strip()))
     except ValidationError:
-        raise ValueError("is not an http(s) URL; give a link such as 'https://grafana.example.com/d/x'") from None
+        raise ValueError(
+            "is not an http(s) URL; give a link such as 'https://grafana.example.com/d/x'"
+        ) from None
 
 
 def _few_links(links: list[str]) -> list[str]:

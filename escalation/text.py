@@ -17,6 +17,8 @@ _HEADER_SAFE = "".join(chr(code) for code in range(0x21, 0x7F) if chr(code) != "
 _MARKDOWN_SIGNIFICANT = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&=:])")
 _XML_INVALID = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _SLACK_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+BACKTICK_LOOKALIKE = "\u02cb"
+"""MODIFIER LETTER GRAVE ACCENT: shows like a backtick but does not end a Slack code span."""
 
 
 def header_value(value: str) -> str:
@@ -53,8 +55,8 @@ def mrkdwn(text: str) -> str:
 
 
 def mrkdwn_code(text: str) -> str:
-    """Slack mrkdwn for inside a `code span`: backticks become look-alike ``ˋ`` so the span holds."""
-    return mrkdwn(text).replace("`", "\u02cb")
+    """Slack mrkdwn for inside a `code span`: backticks become a look-alike, so the span holds."""
+    return mrkdwn(text).replace("`", BACKTICK_LOOKALIKE)
 
 
 def xml_text(text: str) -> str:

@@ -15,7 +15,7 @@ class SlackSender:
         self._templates = templates
 
     def mentions(self, message: Message) -> str:
-        """``<@MEMBER>`` for targets with a Slack member id (Slack notifies them), else their names (escaped)."""
+        """``<@MEMBER>`` for targets with a Slack member id (Slack notifies them), else escaped names."""
         people = [self._roster.responders[responder] for responder in message.send.responders]
         return ", ".join(
             f"<@{person.contact.slack.mention}>" if person.contact.slack and person.contact.slack.mention
@@ -25,4 +25,8 @@ class SlackSender:
 
     async def send(self, message: Message) -> None:
         body = self._templates.slack_message(message.page, mentions=self.mentions(message))
-        await post(self._urls[message.send.destination], headers={"Idempotency-Key": header_value(message.key)}, json=body)
+        await post(
+            self._urls[message.send.destination],
+            headers={"Idempotency-Key": header_value(message.key)},
+            json=body,
+        )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
+
 from activities.channels.base import Message, post
 from escalation.channel_settings import TwilioSettings
 from escalation.models import Channel, Roster
