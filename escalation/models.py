@@ -87,7 +87,7 @@ def one_line(text: str) -> str:
 
 
 def multi_line(text: str) -> str:
-    """Line breaks of any kind become ``\n``; tabs become spaces; other control characters go."""
+    """Line breaks of any kind become ``\\n``; tabs become spaces; other control characters go."""
     lines = ("".join(c for c in line.replace("\t", " ") if not is_control(c)) for line in text.splitlines())
     return "\n".join(line.rstrip() for line in lines).strip("\n")
 
@@ -141,14 +141,14 @@ def _few_links(links: list[str]) -> list[str]:
 OneLine = Annotated[str, AfterValidator(one_line), _bounded(MAX_LINE_CHARS)]
 """Text shown on one line (titles, places, names): whitespace collapsed, controls removed."""
 MultiLine = Annotated[str, AfterValidator(multi_line), _bounded(MAX_TEXT_CHARS)]
-"""Text that may span lines (summaries, report paragraphs): ``\n`` line breaks, controls removed."""
+"""Text that may span lines (summaries, report paragraphs): ``\\n`` line breaks, controls removed."""
 DedupKey = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_KEY_CHARS),
     AfterValidator(_key_without_controls),
 ]
 Link = Annotated[str, AfterValidator(_http_link)]
-"""A link as given, checked and normalised as an http(s) URL (unsafe characters percent-encoded)."""
+"""A link checked as an http(s) URL and kept normalised (unsafe characters percent-encoded)."""
 
 
 class Report(Strict):
