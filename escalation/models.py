@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     EmailStr,
     Field,
+    HttpUrl,
     StringConstraints,
+    TypeAdapter,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -62,27 +67,117 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+"""Invisible marks that reorder how the text around them is displayed."""
+MAX_LINE_CHARS = 1024
+MAX_TEXT_CHARS = 20_000
+MAX_KEY_CHARS = 200
+MAX_LINKS = 20
+MAX_LINK_CHARS = 2048
+
+
+def is_control(char: str) -> bool:
+    """Control characters, line and paragraph separators, lone surrogates and bidi overrides."""
+    return unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp") or char in BIDI_CONTROLS
+
+
+def one_line(text: str) -> str:
+    """Whitespace runs, line breaks included, become one space; other control characters go."""
+    return "".join(char for char in " ".join(text.split()) if not is_control(char))
+
+
+def multi_line(text: str) -> str:
+    """Line breaks of any kind become ``\\n``; tabs become spaces; other control characters go."""
+    lines = ("".join(c for c in line.replace("\t", " ") if not is_control(c)) for line in text.splitlines())
+    return "\n".join(line.rstrip() for line in lines).strip("\n")
+
+
+def _bounded(limit: int) -> AfterValidator:
+    def check(text: str) -> str:
+        if len(text) > limit:
+            raise ValueError(f"is {len(text)} characters long; shorten it to at most {limit}")
+        return text
+
+    return AfterValidator(check)
+
+
+def _required(text: str) -> str:
+    if not text:
+        raise ValueError("must not be blank; say in one line what is wrong")
+    return text
+
+
+def _key_without_controls(key: str) -> str:
+    """A dedup key becomes part of ids, commands and message headers: it must be one visible line."""
+    if bad := next((char for char in key if is_control(char) or unicodedata.category(char) == "Cf"), None):
+        raise ValueError(
+            f"contains the control character U+{ord(bad):04X}; use a key without line breaks, "
+            "tabs or other control characters (e.g. 'db-primary-down')"
+        )
+    return key
+
+
+_HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
+
+
+def _http_link(link: str) -> str:
+    """Only http(s) links are clickable in pages, so ``javascript:`` and the like never are."""
+    if len(link) > MAX_LINK_CHARS:
+        raise ValueError(f"is {len(link)} characters long; links may be at most {MAX_LINK_CHARS}")
+    try:
+        return str(_HTTP_URL.validate_python(link.strip()))
+    except ValidationError:
+        raise ValueError(
+            "is not an http(s) URL; give a link such as 'https://grafana.example.com/d/x'"
+        ) from None
+
+
+def _few_links(links: list[str]) -> list[str]:
+    if len(links) > MAX_LINKS:
+        raise ValueError(f"has {len(links)} links; keep the {MAX_LINKS} most useful")
+    return links
+
+
+OneLine = Annotated[str, AfterValidator(one_line), _bounded(MAX_LINE_CHARS)]
+"""Text shown on one line (titles, places, names): whitespace collapsed, controls removed."""
+MultiLine = Annotated[str, AfterValidator(multi_line), _bounded(MAX_TEXT_CHARS)]
+"""Text that may span lines (summaries, report paragraphs): ``\\n`` line breaks, controls removed."""
+DedupKey = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_KEY_CHARS),
+    AfterValidator(_key_without_controls),
+]
+Link = Annotated[str, AfterValidator(_http_link)]
+"""A link checked as an http(s) URL and kept normalised (unsafe characters percent-encoded)."""
+
+
 class Report(Strict):
     """The facts every page carries, so nobody has to ask twice (5W1H)."""
 
-    what_happened: str = ""
-    where: str = ""
+    what_happened: MultiLine = ""
+    where: OneLine = ""
     started_at: datetime | None = None
-    impact: str = ""
-    actions_taken: str = ""
-    ask: str = ""
-    reporter: str = ""
+    impact: MultiLine = ""
+    actions_taken: MultiLine = ""
+    ask: MultiLine = ""
+    reporter: OneLine = ""
 
 
 class Incident(Strict):
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    """An incident as reported by monitoring or people: untrusted text, made safe to show here.
+
+    One-line fields lose line breaks and control characters, multi-line fields keep their
+    line breaks only, dedup keys with control characters are refused, and links must be http(s).
+    """
+
+    title: Annotated[OneLine, AfterValidator(_required)]
     service: Identifier
     severity: Severity
-    dedup_key: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    summary: str = ""
+    dedup_key: DedupKey
+    summary: MultiLine = ""
     report: Report = Report()
-    source: str = "cli"
-    links: list[str] = []
+    source: OneLine = "cli"
+    links: Annotated[list[Link], AfterValidator(_few_links)] = []
 
 
 PhoneNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=PHONE_PATTERN)]

@@ -14,10 +14,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 import jinja2
+import jinja2.sandbox
 from pydantic import BaseModel, ConfigDict
 
 from escalation.models import Incident, Severity
 from escalation.reports import headline, report_lines
+from escalation.text import mrkdwn, mrkdwn_code
 
 TEMPLATE_FILES = {
     "subject": "email_subject.txt.j2",
@@ -111,15 +113,20 @@ class TemplateProblem(Exception):
 
 
 class PageTemplates:
-    """The templates directory, loaded once and checked by rendering a sample page."""
+    """The templates directory, loaded once and checked by rendering a sample page.
+
+    Templates run sandboxed: they read the page, never the worker's internals or environment.
+    The ``mrkdwn`` and ``mrkdwn_code`` filters escape incident text for Slack.
+    """
 
     def __init__(self, directory: Path) -> None:
-        self._env = jinja2.Environment(
+        self._env = jinja2.sandbox.ImmutableSandboxedEnvironment(
             loader=jinja2.FileSystemLoader(directory),
             undefined=jinja2.StrictUndefined,
             autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
             keep_trailing_newline=False,
         )
+        self._env.filters.update(mrkdwn=mrkdwn, mrkdwn_code=mrkdwn_code)
         self._directory = directory
         self._templates: dict[str, jinja2.Template] = {}
         problems = []

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from escalation.models import Incident, Severity
 from escalation.state import EventKind, Status, StatusView, TimelineEvent
+from escalation.text import markdown_link, markdown_text
 
 LATEST_NOTES = 5
 
@@ -36,10 +37,19 @@ def report_lines(incident: Incident) -> list[tuple[str, str]]:
 
 
 def report_markdown(incident: Incident) -> str:
-    """The incident report as Markdown: the Web UI's static details."""
-    lines = [f"**{label}:** {value}" for label, value in report_lines(incident)]
-    lines += [f"- {link}" for link in incident.links]
+    """The incident report as Markdown: the Web UI's static details.
+
+    Incident text is escaped, so it shows as written and never becomes a link or HTML; its line
+    breaks stay line breaks. Links are autolinks of the validated http(s) URLs only.
+    """
+    lines = [f"**{label}:** {_markdown_lines(value)}" for label, value in report_lines(incident)]
+    lines += [f"- {markdown_link(link)}" for link in incident.links]
     return "\n\n".join(lines) or "_No report details were given._"
+
+
+def _markdown_lines(text: str) -> str:
+    """Escaped text whose line breaks render as line breaks (two trailing spaces: a hard break)."""
+    return markdown_text(text).replace("\n", "  \n")
 
 
 def _when(moment: datetime | None) -> str:
@@ -53,7 +63,7 @@ def _when(moment: datetime | None) -> str:
 def current_details(view: StatusView) -> str:
     """Markdown for the Web UI's current details: where the escalation stands right now."""
     lines = [
-        f"**Incident:** {headline(view.incident, view.severity)}",
+        f"**Incident:** {markdown_text(headline(view.incident, view.severity))}",
         f"**Status:** {view.status.value}",
         f"**Tier:** {view.tier_name} ({view.phase.value}, round {view.round + 1})",
         f"**Policy:** {view.policy.name} v{view.policy.version}",

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from temporalio.service import RPCError
@@ -26,6 +26,7 @@ from escalation.records import RecordStore
 from escalation.reports import timeline_text
 from escalation.settings import Settings
 from escalation.state import Status
+from escalation.text import for_terminal
 from starter.api import EscalationError, Escalations, new_dedup_key
 from starter.embedded import (
     DEFAULT_PORT,
@@ -44,6 +45,11 @@ FAILED = 1
 
 class BadInput(Exception):
     """Input the user can fix; printed as is, exit code 2."""
+
+
+def _say(text: str, *, file: TextIO | None = None) -> None:
+    """Print for a terminal (stdout unless ``file``): text cannot send escape sequences; line breaks stay."""
+    print(for_terminal(text, multiline=True), file=file)
 
 
 def _print_json(value: BaseModel | dict[str, Any]) -> None:
@@ -132,52 +138,52 @@ async def _trigger(args: argparse.Namespace, settings: Settings) -> None:
     if args.json:
         _print_json(opened)
     elif opened.deduplicated:
-        print(f"already open: {opened.incident_id} (occurrence {opened.occurrences}; nobody paged again)\n"
+        _say(f"already open: {opened.incident_id} (occurrence {opened.occurrences}; nobody paged again)\n"
               f"  Web UI: {opened.ui_url}")  # fmt: skip
     else:
-        print(f"opened {opened.incident_id}\n  Web UI: {opened.ui_url}")
+        _say(f"opened {opened.incident_id}\n  Web UI: {opened.ui_url}")
 
 
 async def _ack(args: argparse.Namespace, settings: Settings) -> None:
     escalations = await Escalations.connect(settings)
     view = await escalations.acknowledge(args.incident_id, args.responder, args.note or "")
-    print(f"{view.incident_id} acknowledged by {view.acknowledged_by} (tier {view.tier_name})")
+    _say(f"{view.incident_id} acknowledged by {view.acknowledged_by} (tier {view.tier_name})")
 
 
 async def _resolve(args: argparse.Namespace, settings: Settings) -> None:
     escalations = await Escalations.connect(settings)
     view = await escalations.resolve(args.incident_id, args.responder, args.summary, args.root_cause or "")
-    print(f"{view.incident_id} resolved by {view.resolved_by}; the close-out record is being written")
+    _say(f"{view.incident_id} resolved by {view.resolved_by}; the close-out record is being written")
 
 
 async def _escalate(args: argparse.Namespace, settings: Settings) -> None:
     escalations = await Escalations.connect(settings)
     view = await escalations.escalate(args.incident_id, args.responder, args.reason)
-    print(f"{view.incident_id} handed to tier {view.tier_name}; paging {', '.join(view.paging)}")
+    _say(f"{view.incident_id} handed to tier {view.tier_name}; paging {', '.join(view.paging)}")
 
 
 async def _note(args: argparse.Namespace, settings: Settings) -> None:
     escalations = await Escalations.connect(settings)
     view = await escalations.note(args.incident_id, args.responder, args.text)
-    print(f"{view.incident_id}: note added by {args.responder}")
+    _say(f"{view.incident_id}: note added by {args.responder}")
 
 
 async def _severity_change(args: argparse.Namespace, settings: Settings) -> None:
     escalations = await Escalations.connect(settings)
     view = await escalations.change_severity(args.incident_id, args.responder, args.severity, args.reason)
-    print(f"{view.incident_id} is now {view.severity.value} (tier {view.tier_name})")
+    _say(f"{view.incident_id} is now {view.severity.value} (tier {view.tier_name})")
 
 
 async def _reassign(args: argparse.Namespace, settings: Settings) -> None:
     escalations = await Escalations.connect(settings)
     view = await escalations.reassign(args.incident_id, args.responder, args.to)
-    print(f"{view.incident_id} now held by {view.acknowledged_by}")
+    _say(f"{view.incident_id} now held by {view.acknowledged_by}")
 
 
 async def _cancel(args: argparse.Namespace, settings: Settings) -> None:
     escalations = await Escalations.connect(settings)
     view = await escalations.cancel(args.incident_id, args.responder, args.reason)
-    print(f"{view.incident_id} cancelled by {view.resolved_by}; the close-out record is being written")
+    _say(f"{view.incident_id} cancelled by {view.resolved_by}; the close-out record is being written")
 
 
 def _age(seconds: float) -> str:
@@ -194,16 +200,17 @@ async def _list(args: argparse.Namespace, settings: Settings) -> None:
         print(json.dumps([item.model_dump(mode="json") for item in found], indent=2))
         return
     if not found:
-        print("no escalations match")
+        _say("no escalations match")
         return
     rows = [("INCIDENT", "SEV", "SERVICE", "STATUS", "TIER", "ACK BY", "AGE")] + [
         (i.incident_id, i.severity or "-", i.service or "-", i.status or "-", str(i.tier or "-"),
          i.acknowledged_by or "-", _age(i.age_seconds))
         for i in found
     ]  # fmt: skip
+    rows = [tuple(for_terminal(cell) for cell in row) for row in rows]
     widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
     for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        _say("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 async def _status(args: argparse.Namespace, settings: Settings) -> None:
@@ -212,7 +219,7 @@ async def _status(args: argparse.Namespace, settings: Settings) -> None:
     if args.json:
         _print_json(view)
     else:
-        print(timeline_text(view))
+        _say(timeline_text(view))
 
 
 async def _record(args: argparse.Namespace, settings: Settings) -> None:
@@ -225,14 +232,14 @@ async def _record(args: argparse.Namespace, settings: Settings) -> None:
     if args.json:
         _print_json(record)
         return
-    print(f"{record.incident_id}: {record.outcome.value} by {record.resolved_by} "
+    _say(f"{record.incident_id}: {record.outcome.value} by {record.resolved_by} "
           f"(policy {record.policy.name} v{record.policy.version})")  # fmt: skip
     if record.resolution:
-        print(f"  resolution: {record.resolution.summary}")
+        _say(f"  resolution: {record.resolution.summary}")
         if record.resolution.root_cause:
-            print(f"  root cause: {record.resolution.root_cause}")
-    print(f"  acknowledged by {record.acknowledged_by or '-'} at tier {record.acknowledged_tier or '-'}")
-    print(f"  time to acknowledge: {_seconds(record.time_to_acknowledge_seconds)}, "
+            _say(f"  root cause: {record.resolution.root_cause}")
+    _say(f"  acknowledged by {record.acknowledged_by or '-'} at tier {record.acknowledged_tier or '-'}")
+    _say(f"  time to acknowledge: {_seconds(record.time_to_acknowledge_seconds)}, "
           f"time to resolve: {_seconds(record.time_to_resolve_seconds)}")  # fmt: skip
 
 
@@ -250,7 +257,7 @@ def _load_for_worker(settings: Settings) -> Config:
 
 async def _check(args: argparse.Namespace, settings: Settings) -> None:
     config = load_config(settings.config_dir) if args.skip_secrets else _load_for_worker(settings)
-    print(f"{settings.config_dir}: {len(config.roster.responders)} responders, "
+    _say(f"{settings.config_dir}: {len(config.roster.responders)} responders, "
           f"policies {', '.join(sorted(config.policies))}, default {config.routing.default}")  # fmt: skip
 
 
@@ -372,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"escalate: {message}", file=sys.stderr)
+    _say(f"escalate: {message}", file=sys.stderr)
     return code
 
 

@@ -19,9 +19,12 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import unquote
 
 from aiohttp import web
 from aiosmtpd.controller import Controller
+
+from escalation.text import for_terminal
 
 MAX_SIGNATURE_AGE_SECONDS = 300
 """Webhook requests signed longer ago than this are refused as replays."""
@@ -110,12 +113,17 @@ class Inbox:
             "text": text.get_content() if text else "",
             "html": html.get_content() if html else "",
         }
-        self.keep(Caught("email", "smtp", mail.get("X-Escalation-Idempotency-Key", "").strip(), content))
+        key = unquote(mail.get("X-Escalation-Idempotency-Key", "").strip())  # percent-encoded by the sender
+        self.keep(Caught("email", "smtp", key, content))
         return "250 Message accepted for delivery"
 
 
 def describe(caught: Caught) -> str:
-    """One line per page for the terminal."""
+    """One line per page for the terminal, whatever control characters the page holds."""
+    return for_terminal(_summary(caught))
+
+
+def _summary(caught: Caught) -> str:
     content = caught.content
     if caught.channel == "email":
         return f"email to {content['to']}: {content['subject']}"

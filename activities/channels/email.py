@@ -13,8 +13,9 @@ import aiosmtplib
 from activities.channels.base import DeliveryFailed, Message
 from escalation.channel_settings import EmailSettings, Security
 from escalation.config import CHANNELS_FILE, ConfigError
-from escalation.models import Roster
+from escalation.models import Roster, one_line
 from escalation.pages import PageTemplates
+from escalation.text import header_value
 
 _RETRYABLE = (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError)
 
@@ -34,18 +35,22 @@ class EmailSender:
             raise ConfigError([f"{where} cannot be used ({error}); use a PEM bundle"]) from None
 
     def compose(self, message: Message) -> EmailMessage:
-        """One e-mail to one responder; its Message-ID derives from the idempotency key."""
+        """One e-mail to one responder; its Message-ID derives from the idempotency key.
+
+        Header values are one line whatever the templates and the incident say: the subject's
+        whitespace is collapsed and the keys are percent-encoded (``header_value``).
+        """
         responder = self._roster.responders[message.send.destination]
         sender = self._settings.sender
         mail = EmailMessage()
         mail["From"] = formataddr((sender.name, sender.email))
         mail["To"] = formataddr((responder.name, str(responder.contact.email)))
-        mail["Subject"] = self._templates.render("subject", message.page)
+        mail["Subject"] = one_line(self._templates.render("subject", message.page))
         mail["Date"] = formatdate(usegmt=True)
         digest = hashlib.sha256(message.key.encode()).hexdigest()[:32]
         mail["Message-ID"] = f"<{digest}@{sender.email.rpartition('@')[2]}>"
-        mail["X-Escalation-Idempotency-Key"] = message.key
-        mail["X-Escalation-Incident"] = message.page.incident_id
+        mail["X-Escalation-Idempotency-Key"] = header_value(message.key)
+        mail["X-Escalation-Incident"] = header_value(message.page.incident_id)
         mail.set_content(self._templates.render("text", message.page) + "\n")
         mail.add_alternative(self._templates.render("html", message.page), subtype="html")
         return mail

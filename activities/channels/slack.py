@@ -5,6 +5,7 @@ from __future__ import annotations
 from activities.channels.base import Message, post
 from escalation.models import Roster
 from escalation.pages import PageTemplates
+from escalation.text import header_value, mrkdwn
 
 
 class SlackSender:
@@ -14,14 +15,18 @@ class SlackSender:
         self._templates = templates
 
     def mentions(self, message: Message) -> str:
-        """``<@MEMBER>`` for targets with a Slack member id (Slack notifies them), else their names."""
+        """``<@MEMBER>`` for targets with a Slack member id (Slack notifies them), else escaped names."""
         people = [self._roster.responders[responder] for responder in message.send.responders]
         return ", ".join(
             f"<@{person.contact.slack.mention}>" if person.contact.slack and person.contact.slack.mention
-            else person.name
+            else mrkdwn(person.name)
             for person in people
         )  # fmt: skip
 
     async def send(self, message: Message) -> None:
         body = self._templates.slack_message(message.page, mentions=self.mentions(message))
-        await post(self._urls[message.send.destination], headers={"Idempotency-Key": message.key}, json=body)
+        await post(
+            self._urls[message.send.destination],
+            headers={"Idempotency-Key": header_value(message.key)},
+            json=body,
+        )

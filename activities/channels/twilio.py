@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from xml.sax.saxutils import escape
 
 from activities.channels.base import Message, post
 from escalation.channel_settings import TwilioSettings
 from escalation.models import Channel, Roster
 from escalation.pages import PageTemplates
+from escalation.text import header_value, xml_text
 
 
 class TwilioSender:
@@ -34,7 +34,7 @@ class TwilioSender:
         form = {"To": phone, "From": self._settings.from_number}
         if self._channel is Channel.SMS:
             return form | {"Body": self._templates.render("sms", message.page)}
-        spoken = escape(self._templates.render("voice", message.page))
+        spoken = xml_text(self._templates.render("voice", message.page))
         return form | {
             "Twiml": f'<Response><Say>{spoken}</Say><Pause length="1"/><Say>{spoken}</Say></Response>'
         }
@@ -43,5 +43,5 @@ class TwilioSender:
         resource = "Messages" if self._channel is Channel.SMS else "Calls"
         base = str(self._settings.base_url).rstrip("/")
         url = f"{base}/2010-04-01/Accounts/{self._account}/{resource}.json"
-        headers = {"Idempotency-Key": message.key, "Authorization": self._authorization}
+        headers = {"Idempotency-Key": header_value(message.key), "Authorization": self._authorization}
         await post(url, headers=headers, data=self.form(message))

@@ -1,7 +1,7 @@
 """Generic webhooks: a stable JSON document per step and endpoint, signed with HMAC-SHA256.
 
 Headers (see docs/channels.md):
-  ``Idempotency-Key``          the message's key; the same on every retry of this page
+  ``Idempotency-Key``          the message's key, percent-encoded; the same on every retry of this page
   ``X-Escalation-Timestamp``   Unix seconds when this attempt was signed
   ``X-Escalation-Signature``   ``sha256=`` + hex HMAC-SHA256(secret, timestamp + "." + body)
 Signing the timestamp with the body lets a receiver reject old requests replayed later.
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from activities.channels.base import Message, post
 from escalation.models import Roster
+from escalation.text import header_value
 
 SCHEMA = "escalation.page.v1"
 
@@ -60,7 +61,7 @@ class WebhookSender:
         timestamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",
-            "Idempotency-Key": message.key,
+            "Idempotency-Key": header_value(message.key),
             "X-Escalation-Timestamp": timestamp,
             "X-Escalation-Signature": signature(endpoint.secret, timestamp, body),
         }

@@ -48,7 +48,7 @@ def test_html_is_escaped_but_plain_text_is_not() -> None:
 def test_slack_template_stays_valid_json_whatever_the_text() -> None:
     tricky = page(title='quote " backslash \\ newline \n done')
     message = TEMPLATES.slack_message(tricky, mentions="<@U1>")
-    assert message["blocks"][0]["text"]["text"] == 'SEV1 payments: quote " backslash \\ newline \n done'
+    assert message["blocks"][0]["text"]["text"] == 'SEV1 payments: quote " backslash \\ newline done'
 
 
 def test_sms_stays_short_and_says_how_to_acknowledge() -> None:

@@ -24,7 +24,7 @@ def test_report_markdown_lists_only_the_filled_in_fields_in_reading_order() -> N
         "**What happened:** connection refused",
         "**Impact:** checkout failing",
         "**Ask:** restore the primary",
-        "- https://status.example.com/1",
+        "- <https://status.example.com/1>",
     ]
     assert "Where" not in text
 
