@@ -82,7 +82,7 @@ class EscalationWorkflow:
         self._publish()
         while self._state.is_open:
             if self._history_is_long():
-                await self._pages_landed()
+                await self._pages_finished()
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(self._start.model_copy(update={"state": self._state}))
             if self._state.status is Status.TRIGGERED:
@@ -94,7 +94,7 @@ class EscalationWorkflow:
                     lambda: self._state.status is not Status.EXHAUSTED or self._history_is_long()
                 )
             self._publish()
-        await self._pages_landed()
+        await self._pages_finished()
         record = ladder.record(self._incident_id, self._start, self._state)
         await workflow.execute_activity(
             CLOSE_OUT_ACTIVITY,
@@ -176,15 +176,16 @@ class EscalationWorkflow:
             return await self._notify(step, budget, page)
         paging = asyncio.create_task(self._notify(step, budget, page))
         self._pages_in_flight.add(paging)
-        paging.add_done_callback(self._page_landed)
+        paging.add_done_callback(self._page_finished)
         await workflow.wait_condition(lambda: paging.done() or self._state.step != step)
         return paging.done() and paging.result()
 
-    def _page_landed(self, paging: asyncio.Task[bool]) -> None:
+    def _page_finished(self, paging: asyncio.Task[bool]) -> None:
+        """Its outcome is in the timeline now; a page finishing in the background updates the Web UI."""
         self._pages_in_flight.discard(paging)
         self._publish()
 
-    async def _pages_landed(self) -> None:
+    async def _pages_finished(self) -> None:
         """Before closing out or continuing as new: wait for pages the ladder moved on from."""
         if self._pages_in_flight:
             await workflow.wait_condition(lambda: not self._pages_in_flight)
