@@ -220,10 +220,13 @@ def _move_to(state: EscalationState, policy: EscalationPolicy, step: Step | None
 def acknowledge(
     state: EscalationState, policy: EscalationPolicy, request: AcknowledgeRequest, now: datetime
 ) -> None:
+    """Stop the ladder; the first acknowledgement is kept, as time to acknowledge counts it."""
     state.status = Status.ACKNOWLEDGED
-    state.acknowledged_by = request.responder
-    state.acknowledged_at = state.acknowledged_at or now  # time to acknowledge counts the first
-    state.acknowledged_tier = tier_of(policy, request.responder, max(state.step.tier, state.highest_tier))
+    tier = tier_of(policy, request.responder, max(state.step.tier, state.highest_tier))
+    if state.acknowledged_at is None:
+        state.first_acknowledged_by = request.responder
+        state.acknowledged_at, state.acknowledged_tier = now, tier
+    _hold(state, request.responder, tier)
     deadline = resolve_deadline(policy, state.severity)
     state.next_deadline = now + deadline if deadline else None
     _event(state, policy, now, EventKind.ACKNOWLEDGED, actor=request.responder, note=request.note)
@@ -299,7 +302,13 @@ def reassign(
 ) -> None:
     _event(state, policy, now, EventKind.REASSIGNED, actor=request.responder, targets=[request.to],
            note=f"from {state.acknowledged_by} to {request.to}")  # fmt: skip
-    state.acknowledged_by = request.to
+    _hold(state, request.to, tier_of(policy, request.to, len(policy.tiers) - 1))
+
+
+def _hold(state: EscalationState, responder: str, tier: str) -> None:
+    """``responder`` holds the incident now; the record names them if nobody takes it after."""
+    state.acknowledged_by = state.last_held_by = responder
+    state.last_held_tier = tier
 
 
 def cancel(state: EscalationState, policy: EscalationPolicy, request: CancelRequest, now: datetime) -> None:
@@ -375,8 +384,10 @@ def record(incident_id: str, start: EscalationInput, state: EscalationState) -> 
         outcome=state.status,
         triggered_at=state.triggered_at,
         acknowledged_at=state.acknowledged_at,
-        acknowledged_by=state.acknowledged_by,
+        acknowledged_by=state.first_acknowledged_by,
         acknowledged_tier=state.acknowledged_tier,
+        last_held_by=state.last_held_by,
+        last_held_tier=state.last_held_tier,
         resolved_at=state.resolved_at,
         resolved_by=state.resolved_by,
         resolution=state.resolution,

@@ -60,8 +60,12 @@ def _when(moment: datetime | None) -> str:
     return utc.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def current_details(view: StatusView) -> str:
-    """Markdown for the Web UI's current details: where the escalation stands right now."""
+def current_details(view: StatusView, with_report: bool = False) -> str:
+    """Markdown for the Web UI's current details: where the escalation stands right now.
+
+    ``with_report`` adds the incident report, for a run continued as new: only the first run
+    carries the static summary and details, so later runs would otherwise show neither.
+    """
     lines = [
         f"**Incident:** {markdown_text(headline(view.incident, view.severity))}",
         f"**Status:** {view.status.value}",
@@ -88,17 +92,23 @@ def current_details(view: StatusView) -> str:
     if notes:
         items = "\n".join(f"- {_when(n.at)} {n.actor}: {n.note}" for n in notes)
         lines.append(f"**Latest notes:**\n\n{items}")
+    if with_report:
+        lines.append(f"**Report:**\n\n{report_markdown(view.incident)}")
     return "\n\n".join(lines)
 
 
 def _last_page(timeline: list[TimelineEvent]) -> str:
-    """Who the latest page reached on which channel, and why the rest failed."""
+    """Who the latest page to finish reached on which channel, and why the rest failed.
+
+    Named by its tier and phase: a page the ladder moved on from may finish after the next one.
+    """
     pages = [e for e in timeline if e.kind in (EventKind.NOTIFIED, EventKind.NOTIFY_FAILED)]
     if not pages:
         return ""
+    last = pages[-1]
     reached: dict[str, list[str]] = {}
     failed = []
-    for event in (e for e in pages if e.at == pages[-1].at):
+    for event in (e for e in pages if (e.at, e.tier_name, e.phase) == (last.at, last.tier_name, last.phase)):
         via = f" via {event.channel.value}" if event.channel else ""
         if event.kind is EventKind.NOTIFIED:
             reached.setdefault(", ".join(event.targets), []).extend(
@@ -107,7 +117,9 @@ def _last_page(timeline: list[TimelineEvent]) -> str:
         else:
             failed.append(f"- not reached{via}: {event.note}")
     items = [f"- reached {who} via {', '.join(channels)}" for who, channels in reached.items()] + failed
-    return f"**Last page ({_when(pages[-1].at)}):**\n\n" + "\n".join(items)
+    phase = f" ({last.phase.value})" if last.phase else ""
+    heading = f"**Last page, tier {last.tier_name}{phase} ({_when(last.at)}):**"
+    return f"{heading}\n\n" + "\n".join(items)
 
 
 def _merged_pages(timeline: list[TimelineEvent]) -> list[tuple[TimelineEvent, list[str]]]:

@@ -121,8 +121,16 @@ class EscalationState(BaseModel):
     triggered_at: datetime
     next_deadline: datetime | None = None
     acknowledged_by: str | None = None
+    """Who holds the incident now; nobody once it moves to another tier."""
     acknowledged_at: datetime | None = None
+    """When it was first acknowledged: what time to acknowledge counts."""
     acknowledged_tier: str | None = None
+    """The tier of the first acknowledgement."""
+    first_acknowledged_by: str | None = None
+    """Who made the first acknowledgement."""
+    last_held_by: str | None = None
+    """Who held the incident last (acknowledged or was handed it), kept after they let go."""
+    last_held_tier: str | None = None
     resolved_by: str | None = None
     resolved_at: datetime | None = None
     resolution: Resolution | None = None
@@ -261,7 +269,11 @@ class NotifyResult(Message):
 
 
 class EscalationRecord(Message):
-    """What the close-out persists: the outcome and the lessons, kept after the workflow ends."""
+    """What the close-out persists: the outcome and the lessons, kept after the workflow ends.
+
+    ``acknowledged_*`` describe the first acknowledgement (the one time to acknowledge
+    counts); ``last_held_*`` name who held the incident last and from which tier.
+    """
 
     incident_id: str
     incident: Incident
@@ -272,6 +284,8 @@ class EscalationRecord(Message):
     acknowledged_at: datetime | None
     acknowledged_by: str | None
     acknowledged_tier: str | None
+    last_held_by: str | None = None
+    last_held_tier: str | None = None
     resolved_at: datetime | None
     resolved_by: str | None
     resolution: Resolution | None

@@ -239,6 +239,7 @@ async def _record(args: argparse.Namespace, settings: Settings) -> None:
         if record.resolution.root_cause:
             _say(f"  root cause: {record.resolution.root_cause}")
     _say(f"  acknowledged by {record.acknowledged_by or '-'} at tier {record.acknowledged_tier or '-'}")
+    _say(f"  last held by {record.last_held_by or '-'} at tier {record.last_held_tier or '-'}")
     _say(f"  time to acknowledge: {_seconds(record.time_to_acknowledge_seconds)}, "
           f"time to resolve: {_seconds(record.time_to_resolve_seconds)}")  # fmt: skip
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -42,6 +43,7 @@ NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interv
 NOTIFY_TOTAL_LIMIT = timedelta(minutes=2)
 NOTIFY_HEARTBEAT = timedelta(seconds=10)
 CLOSE_OUT_ATTEMPT_LIMIT = timedelta(seconds=30)
+PAGE_NEW_STEP_AT_ONCE = "page-new-step-at-once"
 
 
 def notify_budget(wait: timedelta) -> timedelta:
@@ -73,12 +75,14 @@ class EscalationWorkflow:
             start.state.model_copy(deep=True) if start.state else ladder.begin(start, workflow.now())
         )
         self._published: tuple[object, ...] = ()
+        self._pages_in_flight: set[asyncio.Task[bool]] = set()
 
     @workflow.run
     async def run(self, start: EscalationInput) -> EscalationRecord:
         self._publish()
         while self._state.is_open:
             if self._history_is_long():
+                await self._pages_finished()
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(self._start.model_copy(update={"state": self._state}))
             if self._state.status is Status.TRIGGERED:
@@ -90,6 +94,7 @@ class EscalationWorkflow:
                     lambda: self._state.status is not Status.EXHAUSTED or self._history_is_long()
                 )
             self._publish()
+        await self._pages_finished()
         record = ladder.record(self._incident_id, self._start, self._state)
         await workflow.execute_activity(
             CLOSE_OUT_ACTIVITY,
@@ -113,7 +118,7 @@ class EscalationWorkflow:
             wait = ladder.wait_time(self._policy, self._state.severity, step)
             page = ladder.paging_until(self._state, workflow.now() + wait)
             self._publish()
-            reached = await self._notify(step, notify_budget(wait), page)
+            reached = await self._page(step, notify_budget(wait), page)
             if not reached and self._state.status is Status.TRIGGERED and self._state.step == step:
                 ladder.time_out(
                     self._state, self._policy, workflow.now(), "nobody on this step could be reached"
@@ -159,6 +164,31 @@ class EscalationWorkflow:
             except TimeoutError:
                 return unchanged()
         return False
+
+    async def _page(self, step: Step, budget: timedelta, page: int) -> bool:
+        """Page ``step``; stop waiting for the outcome if the ladder moves to another step meanwhile.
+
+        The new step is then paged at once while this page finishes in the background; its
+        outcome is still recorded against ``step``. A resolve or cancel does not move the
+        step, so the page finishes first and the record says who was reached.
+        """
+        if not workflow.patched(PAGE_NEW_STEP_AT_ONCE):
+            return await self._notify(step, budget, page)
+        paging = asyncio.create_task(self._notify(step, budget, page))
+        self._pages_in_flight.add(paging)
+        paging.add_done_callback(self._page_finished)
+        await workflow.wait_condition(lambda: paging.done() or self._state.step != step)
+        return paging.done() and paging.result()
+
+    def _page_finished(self, paging: asyncio.Task[bool]) -> None:
+        """Its outcome is in the timeline now; a page finishing in the background updates the Web UI."""
+        self._pages_in_flight.discard(paging)
+        self._publish()
+
+    async def _pages_finished(self) -> None:
+        """Before closing out or continuing as new: wait for pages the ladder moved on from."""
+        if self._pages_in_flight:
+            await workflow.wait_condition(lambda: not self._pages_in_flight)
 
     def _history_is_long(self) -> bool:
         info = workflow.info()
@@ -231,7 +261,9 @@ class EscalationWorkflow:
         if indexed != self._published:
             self._published = indexed
             workflow.upsert_search_attributes(visibility.updates(self._start.incident, state))
-        workflow.set_current_details(current_details(self._view()))
+        # Continue-as-new cannot set the static summary and details: later runs show the report here.
+        continued = self._start.state is not None
+        workflow.set_current_details(current_details(self._view(), with_report=continued))
 
     def _view(self) -> StatusView:
         return ladder.view(self._incident_id, self._start, self._state)

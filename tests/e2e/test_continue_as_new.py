@@ -8,14 +8,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from escalation.config import load_config
 from escalation.connection import ensure_search_attributes
 from escalation.records import RecordStore
+from escalation.reports import headline, report_markdown
 from escalation.state import EventKind, NoteRequest, StatusView
-from tests.support import EXAMPLE_CONFIG, binary, policy, start_input
+from tests.support import EXAMPLE_CONFIG, binary, incident, policy, start_input
 from worker import build_worker
 from workflows.escalation import EscalationWorkflow
 
@@ -59,3 +61,33 @@ async def test_the_ladder_keeps_climbing_after_continue_as_new(
         assert pages == [["ana"], ["ben"]], "each step paged exactly once across runs"
         assert sum(e.kind is EventKind.NOTE for e in view.timeline) == 40
         await handle.terminate("test finished")
+
+
+async def test_the_web_ui_still_shows_the_headline_and_report_after_continue_as_new(
+    dev_server: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    client, queue = dev_server.client, f"can-{uuid.uuid4().hex[:8]}"
+    start = start_input().model_copy(update={"history_limit": 60})
+    async with build_worker(client, queue, load_config(EXAMPLE_CONFIG), RecordStore(tmp_path / "r.db")):
+        handle = await client.start_workflow(
+            EscalationWorkflow.run,
+            start,
+            id=f"incident-{queue}",
+            task_queue=queue,
+            static_summary=headline(incident()),  # as the starter sets them
+            static_details=report_markdown(incident()),
+        )
+        for n in range(40):
+            await handle.execute_update(
+                EscalationWorkflow.note, NoteRequest(responder="ana", text=f"note {n}")
+            )
+        described = await handle.describe()
+        assert described.run_id != handle.first_execution_run_id
+        assert await described.static_summary() is None, "continue-as-new cannot carry it"
+
+        metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        await handle.terminate("test finished")
+
+    assert headline(incident()) in metadata.current_details
+    assert report_markdown(incident()) in metadata.current_details
+    assert "**What happened:** connection refused" in metadata.current_details

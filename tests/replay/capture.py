@@ -15,16 +15,28 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+from temporalio import activity
 from temporalio.client import Client, WorkflowContinuedAsNewError, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
+from activities.close_out import CloseOut
 from escalation.config import load_config
 from escalation.connection import ensure_search_attributes
-from escalation.models import Severity
+from escalation.models import Channel, Severity
 from escalation.records import RecordStore
 from escalation.settings import Settings
-from escalation.state import AcknowledgeRequest, NoteRequest, ResolveRequest
+from escalation.state import (
+    NOTIFY_ACTIVITY,
+    AcknowledgeRequest,
+    Delivery,
+    EscalateRequest,
+    NoteRequest,
+    NotifyRequest,
+    NotifyResult,
+    ResolveRequest,
+)
 from starter.api import Escalations
 from tests.support import EXAMPLE_CONFIG, binary, incident, policy, start_input
 from worker import build_worker
@@ -92,12 +104,55 @@ async def _channels_partly_down_then_resolve(env: WorkflowEnvironment, client: C
     return client.get_workflow_handle(opened.incident_id)
 
 
+class SlowFrontline:
+    """Pages to the frontline tier hang until released; every other page is delivered at once."""
+
+    def __init__(self) -> None:
+        self.frontline_paged, self.next_tier_paged, self.release = (
+            asyncio.Event(),
+            asyncio.Event(),
+            asyncio.Event(),
+        )
+
+    @activity.defn(name=NOTIFY_ACTIVITY)
+    async def notify(self, request: NotifyRequest) -> NotifyResult:
+        if request.tier_name == "frontline":
+            self.frontline_paged.set()
+            await self.release.wait()
+        else:
+            self.next_tier_paged.set()
+        return NotifyResult(deliveries=[Delivery(responder=r, channel=Channel.CONSOLE, delivered=True)
+                                        for r in request.targets])  # fmt: skip
+
+
+async def _escalate_now_during_a_slow_page(env: WorkflowEnvironment, client: Client) -> WorkflowHandle:
+    """The next tier is paged while the frontline page hangs; the resolve waits for that page."""
+    slow, queue = SlowFrontline(), f"{QUEUE}-slow"
+    escalate = EscalateRequest(responder="ana", reason="needs a supervisor")
+    resolve = ResolveRequest(responder="sofia", summary="restarted")
+    with tempfile.TemporaryDirectory() as tmp:
+        close_out = CloseOut(RecordStore(Path(tmp) / "records.db")).close_out
+        async with Worker(client, task_queue=queue, workflows=[EscalationWorkflow],
+                          activities=[slow.notify, close_out]):  # fmt: skip
+            handle = await client.start_workflow(
+                EscalationWorkflow.run, start_input(), id="incident-replay-slow-page", task_queue=queue
+            )
+            await slow.frontline_paged.wait()
+            await handle.execute_update(EscalationWorkflow.escalate, escalate)
+            await slow.next_tier_paged.wait()
+            await handle.execute_update(EscalationWorkflow.resolve, resolve)
+            slow.release.set()
+            await handle.result()
+    return handle
+
+
 SCENARIOS = {
     "climb_exhaust_ack_resolve": _climb_exhaust_ack_resolve,
     "resolve_deadline_then_signals": _resolve_deadline_then_signals,
     "every_operation_then_cancel": _every_operation_then_cancel,
     "notes_until_continue_as_new": _notes_until_continue_as_new,
     "channels_partly_down_then_resolve": _channels_partly_down_then_resolve,
+    "escalate_now_during_a_slow_page": _escalate_now_during_a_slow_page,
 }
 
 

@@ -98,7 +98,7 @@ def test_current_details_show_who_the_last_page_reached_and_why_not_the_rest() -
     ladder.record_notified(state, start.policy, state.step, second, later)
     details = current_details(ladder.view("incident-x", start, state))
     assert (
-        "**Last page (2026-11-25 03:28:00 UTC):**\n\n- reached ben via email\n"
+        "**Last page, tier frontline (backup) (2026-11-25 03:28:00 UTC):**\n\n- reached ben via email\n"
         "- not reached via sms: ben: HTTP 400 Bad Request"
     ) in details
     assert "ana" not in details.split("**Last page")[1]
