@@ -29,3 +29,23 @@ def test_up_refuses_to_start_without_them(config_dir: Path, monkeypatch: pytest.
     monkeypatch.delenv(DEMO_WEBHOOK_SECRET_ENV, raising=False)
     monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")  # never reached: the check comes first
     assert run(["up"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "/dev/zero: is larger than the 1 MiB limit; point to a smaller YAML file"),
+        ("? [title]\n: db down\n", "line 1: a key must be a plain value, not a list or mapping"),
+    ],
+)
+def test_trigger_refuses_an_unusable_incident_file_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, problem: str
+) -> None:
+    path = Path("/dev/zero")
+    if content is not None:
+        path = tmp_path / "incident.yaml"
+        path.write_text(content, encoding="utf-8")
+    assert run(["trigger", "--file", str(path), "--service", "payments", "--severity", "SEV2"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"escalate: --file {path}: ") and problem in error
+    assert error.count("\n") == 1 and "Traceback" not in error
