@@ -49,3 +49,19 @@ def test_trigger_refuses_an_unusable_incident_file_in_one_line(
     error = capsys.readouterr().err
     assert error.startswith(f"escalate: --file {path}: ") and problem in error
     assert error.count("\n") == 1 and "Traceback" not in error
+
+
+def test_a_broken_temporal_profile_file_is_named_without_quoting_its_api_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profiles = tmp_path / "temporal.toml"
+    profiles.write_text(
+        '[profile.default]\naddress = "temporal.example.com:7233"\napi_key = "sk-live-do-not-print\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("TEMPORAL_CONFIG_FILE", str(profiles))
+    assert run(["status", "incident:payments:db-down"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"escalate: Temporal connection settings are invalid: {profiles}: line 3, ")
+    assert "sk-live-do-not-print" not in error and "api_key" not in error
+    assert error.count("\n") == 1 and "Traceback" not in error
