@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Mapping
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import structlog
 from temporalio import activity
@@ -51,7 +53,10 @@ class Notifier:
         self._ui_url = ui_url
         self._namespace = namespace
         self._senders = self._build_senders(config, env)
-        self._sensitive = self._sensitive_values(settings, env)
+        sensitive = self._sensitive_values(settings, env)
+        self._sensitive = (
+            re.compile("|".join(map(re.escape, sensitive)), re.IGNORECASE) if sensitive else None
+        )
 
     def _build_senders(self, config: Config, env: Mapping[str, str]) -> dict[Channel, Sender]:
         settings, roster, templates = config.channels, config.roster, config.templates
@@ -82,7 +87,8 @@ class Notifier:
             values |= {str(v) for v in (contact.email, contact.phone) if v}
             if contact.slack and contact.slack.mention:
                 values.add(contact.slack.mention)
-        values |= {e.resolved_url(env) for e in (*settings.slack.values(), *settings.webhooks.values())}
+        for endpoint in (*settings.slack.values(), *settings.webhooks.values()):
+            values |= _quoted_forms(endpoint.resolved_url(env))
         values |= {
             env[name] for path, name in settings.secret_names() if env.get(name) and path != USERNAME_PATH
         }
@@ -90,9 +96,12 @@ class Notifier:
         return sorted((v for v in values if len(v) >= MIN_REDACTED_LENGTH), key=len, reverse=True)
 
     def redact(self, text: str) -> str:
-        for value in self._sensitive:
-            text = text.replace(value, REDACTED)
-        return text
+        """Scrub every URL's path and credentials, every known secret and contact detail (in any
+        case) and every e-mail address, however a server or library spelt them."""
+        text = _URL.sub(_origin_only, text)
+        if self._sensitive:
+            text = self._sensitive.sub(REDACTED, text)
+        return _EMAIL_ADDRESS.sub(REDACTED, text)
 
     @activity.defn(name=NOTIFY_ACTIVITY)
     async def notify(self, request: NotifyRequest) -> NotifyResult:
@@ -194,6 +203,33 @@ class Notifier:
         while True:
             activity.heartbeat(sorted(delivered))
             await asyncio.sleep(HEARTBEAT_SECONDS)
+
+
+_URL = re.compile(
+    r"(?P<origin>[a-z][a-z0-9+.-]*://)(?:[^\s/?#@'\"<>]*@)?"  # scheme, then any user:password@
+    r"(?P<host>\[[0-9a-f:.]*\]|[^\s/?#:@'\"<>()\[\]]*)(?P<port>:\d*)?"
+    r"(?P<rest>[/?#][^\s'\"<>]*)?",
+    re.IGNORECASE,
+)
+"""A URL as it appears in a reason or a ``URL('…')`` repr; the rest runs to a space or quote."""
+_EMAIL_ADDRESS = re.compile(r"[\w.!#$%&*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def _origin_only(url: re.Match[str]) -> str:
+    """``scheme://host:port``, with a marker where a path, query, fragment or credentials were."""
+    origin = url["origin"] + url["host"] + (url["port"] or "")
+    hidden = url["rest"] not in (None, "/") or "@" in url[0]
+    return f"{origin}/{REDACTED}" if hidden else origin
+
+
+def _quoted_forms(url: str) -> set[str]:
+    """A secret URL and its path and query alone, raw and percent-decoded, as a server may echo it."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a malformed URL from the environment: aiohttp refuses it before sending
+        return {url}
+    path = urlunsplit(("", "", parts.path, parts.query, ""))
+    return {url, path, unquote(path)}
 
 
 def _attempts(count: int) -> str:

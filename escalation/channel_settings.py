@@ -7,12 +7,13 @@ and a worker whose environment lacks one refuses to start.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AnyHttpUrl, Field, NameEmail, StringConstraints, model_validator
+from pydantic import AnyHttpUrl, Field, NameEmail, StringConstraints, field_validator, model_validator
 
 from escalation.durations import Duration
 from escalation.models import CONTACT_FOR, Channel, Identifier, PhoneNumber, Responder, Strict
@@ -20,6 +21,21 @@ from escalation.models import CONTACT_FOR, Channel, Identifier, PhoneNumber, Res
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 EnvName = Annotated[str, StringConstraints(pattern=ENV_NAME_PATTERN)]
 """The name of an environment variable holding a secret, e.g. ``ESCALATION_SMTP_PASSWORD``."""
+
+
+LOOPBACK_HOSTS = "localhost, 127.0.0.0/8 or ::1"
+"""The only hosts a credential may travel to unencrypted: it never leaves the machine."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name, an IP address, or a bracketed IPv6 address) is this machine."""
+    bare = host.strip("[]").rstrip(".").lower()
+    if bare == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(bare).is_loopback
+    except ValueError:
+        return False
 
 
 USERNAME_PATH = "email.username_env"
@@ -52,6 +68,15 @@ class EmailSettings(Strict):
             raise ValueError("username_env and password_env go together; set both or neither")
         return self
 
+    @model_validator(mode="after")
+    def _credentials_are_encrypted(self) -> EmailSettings:
+        if self.security is Security.NONE and self.password_env and not is_loopback(self.host):
+            raise ValueError(
+                f"security: none would send the SMTP password in clear to {self.host}; use security: "
+                f"starttls or ssl (none with credentials is allowed only to {LOOPBACK_HOSTS})"
+            )
+        return self
+
 
 class TwilioSettings(Strict):
     """SMS and voice calls through Twilio's REST API (or anything speaking its shape)."""
@@ -60,6 +85,16 @@ class TwilioSettings(Strict):
     account_sid_env: EnvName = "TWILIO_ACCOUNT_SID"
     auth_token_env: EnvName = "TWILIO_AUTH_TOKEN"
     from_number: PhoneNumber
+
+    @field_validator("base_url")
+    @classmethod
+    def _auth_is_encrypted(cls, url: AnyHttpUrl) -> AnyHttpUrl:
+        if url.scheme == "http" and not is_loopback(url.host or ""):
+            raise ValueError(
+                f"http:// would send the Twilio auth token in clear to {url.host}; use https:// "
+                f"(http is allowed only to {LOOPBACK_HOSTS})"
+            )
+        return url
 
 
 class SlackEndpoint(Strict):

@@ -10,6 +10,7 @@ import difflib
 import re
 import types
 import typing
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -25,6 +26,8 @@ ROSTER_FILE = "roster.yaml"
 ROUTING_FILE = "routing.yaml"
 CHANNELS_FILE = "channels.yaml"
 POLICY_DIR = "policies"
+MAX_YAML_BYTES = 1024 * 1024
+"""Configuration and incident files are small; a bigger one is a mistake (or /dev/zero)."""
 
 
 class ConfigError(Exception):
@@ -65,6 +68,10 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict
         if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults` is resolved by PyYAML itself
             continue
         key = loader.construct_object(key_node)
+        if not isinstance(key, Hashable):  # `? [a]`: a list or mapping used as a key
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be a plain value, not a list or mapping", key_node.start_mark
+            )
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"key {key!r} appears twice; keep one", key_node.start_mark
@@ -79,7 +86,7 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 def read_yaml(path: Path) -> object:
     """Parse one YAML file; syntax errors become a ConfigError with the line number."""
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+        return yaml.load(_read_capped(path).decode("utf-8"), Loader=_UniqueKeyLoader)
     except FileNotFoundError:
         raise ConfigError([f"{path}: file is missing; create it (see docs/configuration.md)"]) from None
     except (OSError, UnicodeDecodeError) as error:
@@ -90,6 +97,16 @@ def read_yaml(path: Path) -> object:
         where = f"line {mark.line + 1}: " if mark else ""
         problem = getattr(error, "problem", None) or str(error)
         raise ConfigError([f"{path}: {where}{problem}; fix the YAML syntax"]) from None
+
+
+def _read_capped(path: Path) -> bytes:
+    """The file's bytes, reading no more than the cap allows, so a huge file cannot exhaust memory."""
+    with path.open("rb") as file:
+        data = file.read(MAX_YAML_BYTES + 1)
+    if len(data) > MAX_YAML_BYTES:
+        limit = f"{MAX_YAML_BYTES // 1024 // 1024} MiB"
+        raise ConfigError([f"{path}: is larger than the {limit} limit; point to a smaller YAML file"])
+    return data
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:

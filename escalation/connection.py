@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
@@ -13,6 +16,9 @@ from temporalio.envconfig import ClientConfig
 from temporalio.service import RPCError, RPCStatusCode
 
 from escalation import visibility
+
+_TOML_POSITION = re.compile(r"at line (?P<line>\d+), column (?P<column>\d+)")
+"""Where the SDK's loader says a profile file is wrong (its message also quotes the line)."""
 
 
 class ConnectionProblem(Exception):
@@ -27,10 +33,7 @@ async def connect(target: str | None = None) -> Client:
     try:
         config = ClientConfig.load_client_connect_config()
     except Exception as error:  # the SDK's loader raises several types for a bad profile or file
-        raise ConnectionProblem(
-            f"Temporal connection settings are invalid ({error}); check TEMPORAL_ADDRESS, "
-            "TEMPORAL_PROFILE and TEMPORAL_CONFIG_FILE"
-        ) from None
+        raise _settings_problem(error) from None
     if target:
         config["target_host"] = target
     config.setdefault("target_host", "localhost:7233")
@@ -42,6 +45,26 @@ async def connect(target: str | None = None) -> Client:
             f"cannot reach Temporal at {config['target_host']} ({reason}); start it with "
             "'escalate up' or set TEMPORAL_ADDRESS to a running server"
         ) from None
+
+
+def _settings_problem(error: Exception) -> ConnectionProblem:
+    """Where the connection settings are wrong, never what they say: the text may hold an API key.
+
+    The SDK's loader quotes the offending line of the profile file, so only the position is kept.
+    """
+    source = os.environ.get("TEMPORAL_CONFIG_FILE") or "the Temporal profile file"
+    if isinstance(error, OSError) and error.filename:
+        where = f"{error.filename} cannot be read ({error.strerror})"
+    elif position := _TOML_POSITION.search(str(error)):
+        line, column = position["line"], position["column"]
+        where = f"{source}: line {line}, column {column} is invalid (not shown: it may hold an API key)"
+    else:
+        profile = os.environ.get("TEMPORAL_PROFILE", "default")
+        where = f"profile {profile!r} in {source} is missing or invalid"
+    return ConnectionProblem(
+        f"Temporal connection settings are invalid: {where}; fix it, or check TEMPORAL_ADDRESS, "
+        "TEMPORAL_PROFILE and TEMPORAL_CONFIG_FILE"
+    )
 
 
 async def ensure_search_attributes(client: Client) -> None:

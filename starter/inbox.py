@@ -44,16 +44,24 @@ def verify(secret: str, headers: Mapping[str, str], body: bytes, now: float) -> 
     """Why a signed webhook request must be refused, or None if it is genuine and fresh."""
     timestamp = headers.get("X-Escalation-Timestamp", "")
     signature = headers.get("X-Escalation-Signature", "")
-    if not timestamp.isdigit() or not signature:
+    if not (timestamp.isascii() and timestamp.isdigit()) or not signature:
         return "missing X-Escalation-Timestamp or X-Escalation-Signature"
-    expected = (
-        "sha256=" + hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    )
-    if not hmac.compare_digest(expected, signature):
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    expected = b"sha256=" + mac.hexdigest().encode()
+    if not signature.isascii() or not hmac.compare_digest(expected, signature.encode()):
         return "signature does not match"
     if abs(now - int(timestamp)) > MAX_SIGNATURE_AGE_SECONDS:
         return "timestamp is too old: a replayed request"
     return None
+
+
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    """The body as a JSON object, or None for anything else (a client error, not a crash)."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
 
 
 @dataclass
@@ -89,12 +97,18 @@ class Inbox:
         body = await request.read()
         if refusal := verify(secret, request.headers, body, time.time()):
             return web.json_response({"error": refusal}, status=401)
-        document = json.loads(body)
-        kept = self.keep(Caught("webhook", endpoint, request.headers.get("Idempotency-Key", ""), document))
+        document = _json_object(body) or {}
+        key = document.get("idempotency_key")
+        if not isinstance(key, str) or not key:
+            return web.json_response({"error": "body is not a page with an idempotency_key"}, status=400)
+        # Deduplicate on the signed key: the Idempotency-Key header could be changed by a replayer.
+        kept = self.keep(Caught("webhook", endpoint, key, document))
         return web.json_response({"duplicate": not kept})
 
     async def _slack(self, request: web.Request) -> web.Response:
-        message = await request.json()
+        message = _json_object(await request.read())
+        if message is None:
+            return web.Response(status=400, text="invalid_payload")
         key = request.headers.get("Idempotency-Key", "")
         self.keep(Caught("slack", request.match_info["endpoint"], key, message))
         return web.Response(text="ok")

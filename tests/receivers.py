@@ -2,7 +2,9 @@
 
 - SMTP: aiosmtpd with the inbox's handler (optionally STARTTLS + AUTH, or implicit TLS).
 - Webhooks and Slack: the inbox's HTTP app behind a middleware that counts requests and
-  can answer 500 after processing, answer slowly, or refuse the request.
+  can answer 500 after processing, answer slowly, refuse the request, answer 404 quoting the
+  path, or redirect in a loop.
+- SMTP that refuses every recipient, quoting the address.
 - Twilio: an HTTP server speaking the shape of Twilio's Messages and Calls API.
 """
 
@@ -28,6 +30,8 @@ from tests.support import DEMO_WEBHOOK_SECRET, EXAMPLE_CONFIG
 TWILIO_SID = "AC0123456789abcdef0123456789abcdef"
 TWILIO_TOKEN = "twilio-test-token"
 TWILIO_ENV = {"TWILIO_ACCOUNT_SID": TWILIO_SID, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN}
+SLACK_TOKEN = "XyZ0sEcReT0tOkEn0123456"
+SECRET_SLACK_PATH = f"/hooks/T0001/B0001/{SLACK_TOKEN}"
 
 
 def free_port() -> int:
@@ -43,6 +47,10 @@ class Faults:
     process_then_fail: int = 0
     """Store the page, then answer 500 anyway: the sender must retry, the receiver must dedup."""
     delay_seconds: float = 0
+    echo_not_found: bool = False
+    """Answer 404 ``Cannot POST <path>`` as Express does: a body quoting the (secret) URL path."""
+    redirect_loop: bool = False
+    """Redirect every request to itself, until the client gives up."""
     requests: list[tuple[str, str]] = field(default_factory=list)
     """(path, Idempotency-Key) of every request, including failed ones."""
 
@@ -53,6 +61,10 @@ class Faults:
         self.requests.append((request.path, request.headers.get("Idempotency-Key", "")))
         if self.delay_seconds:
             await asyncio.sleep(self.delay_seconds)
+        if self.echo_not_found:
+            return web.Response(status=404, text=f"Cannot POST {request.path}")
+        if self.redirect_loop:
+            return web.Response(status=307, headers={"Location": str(request.rel_url)})
         response = await handler(request)
         if self.process_then_fail > 0:
             self.process_then_fail -= 1
@@ -124,6 +136,13 @@ class Receivers:
             f"    secret_env: ESCALATION_OPS_BRIDGE_SECRET\n"
         )
 
+    def slack_url_from_env(self, config_dir: Path) -> dict[str, str]:
+        """Point team-room at a secret URL in the environment (spelt as pasted); returns that env."""
+        channels = config_dir / "channels.yaml"
+        plain = f"url: http://127.0.0.1:{self.http_port}/slack/team-room"
+        channels.write_text(channels.read_text().replace(plain, "url_env: SLACK_TEAM_ROOM_URL"))
+        return {"SLACK_TEAM_ROOM_URL": f"http://LOCALHOST:{self.http_port}{SECRET_SLACK_PATH}"}
+
     def config_dir(self, tmp: Path, *, policy: str | None = None, dead: bool = False,
                    email: dict[str, Any] | None = None) -> Path:  # fmt: skip
         """The example configuration paging these receivers, plus ``policy`` as channels-test.yaml."""
@@ -133,6 +152,14 @@ class Receivers:
         if policy:
             (directory / "policies" / "channels-test.yaml").write_text(policy)
         return directory
+
+
+class RecipientRefusingRelay:
+    """An SMTP relay that refuses every recipient, quoting the address back upper-cased."""
+
+    async def handle_RCPT(self, server: object, session: object, envelope: object, address: str,
+                          rcpt_options: list[str]) -> str:  # fmt: skip
+        return f"550 5.1.1 <{address.upper()}>: Recipient address rejected: User unknown"
 
 
 def loopback_socket() -> socket.socket:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, Protocol
 
 import aiohttp
@@ -44,7 +45,9 @@ async def post(url: str, *, headers: Mapping[str, str], json: Any = None, data: 
     """POST and return the response body; a refusal raises DeliveryFailed saying if a retry may help.
 
     Server errors, throttling and timeouts are worth retrying; any other 4xx is a request the
-    receiver will refuse again (bad credentials, unknown number), so it fails at once.
+    receiver will refuse again (bad credentials, unknown number), so it fails at once. Reasons
+    name the status and the kind of error only: a receiver's body or an aiohttp error may quote
+    the URL, and a Slack webhook URL is a secret.
     """
     timeout = aiohttp.ClientTimeout(total=ATTEMPT_TIMEOUT_SECONDS)
     try:
@@ -52,23 +55,36 @@ async def post(url: str, *, headers: Mapping[str, str], json: Any = None, data: 
             aiohttp.ClientSession(timeout=timeout) as http,
             http.post(url, headers=headers, json=json, data=data) as response,
         ):
-            body = await response.text()
             if response.status < 300:
-                return body
+                return await response.text(errors="replace")
             retry = response.status >= 500 or response.status in _RETRYABLE_STATUS
-            raise DeliveryFailed(f"HTTP {response.status} {response.reason}: {body[:200]}", retry=retry)
+            raise DeliveryFailed(_http_status(response.status), retry=retry)
     except TimeoutError as error:
         raise DeliveryFailed(f"no answer within {ATTEMPT_TIMEOUT_SECONDS}s", retry=True) from error
-    except aiohttp.ClientSSLError as error:
+    except aiohttp.TooManyRedirects as error:
         raise DeliveryFailed(
-            f"TLS with the receiver failed ({error}); check its certificate", retry=False
+            f"redirect loop (stopped after {len(error.history)} redirects); check the URL",
+            retry=False,
         ) from error
     except aiohttp.ClientConnectorError as error:
-        reason = error.os_error.strerror or str(error.os_error)
-        raise DeliveryFailed(
-            f"could not connect to {error.host}:{error.port} ({reason})", retry=True
-        ) from error
+        where = f"{error.host}:{error.port}"
+        if isinstance(error, aiohttp.ClientSSLError):
+            raise DeliveryFailed(
+                f"TLS with {where} failed ({_cause(error)}); check its certificate", retry=False
+            ) from error
+        raise DeliveryFailed(f"could not connect to {where} ({_cause(error)})", retry=True) from error
     except aiohttp.ClientError as error:
-        raise DeliveryFailed(
-            f"could not reach the receiver ({type(error).__name__}: {error})", retry=True
-        ) from error
+        raise DeliveryFailed(f"could not reach the receiver ({type(error).__name__})", retry=True) from error
+
+
+def _http_status(status: int) -> str:
+    """``HTTP 404 Not Found``: the standard phrase, since a server's own may quote the request."""
+    try:
+        return f"HTTP {status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"HTTP {status}"
+
+
+def _cause(error: aiohttp.ClientConnectorError) -> str:
+    """The OS or TLS error behind a failed connection: it names the host at most, never a path."""
+    return error.os_error.strerror or str(error.os_error)

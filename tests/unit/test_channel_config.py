@@ -11,6 +11,7 @@ from escalation.config import load_config
 from tests.unit.test_config import ROSTER, edit, problems, the_problem
 
 CHANNELS = "channels.yaml"
+TWILIO = '# twilio:                          # SMS and voice\n#   from_number: "+15005550006"'
 
 
 def test_a_rule_using_a_channel_without_its_contact_detail(config_dir: Path) -> None:
@@ -28,8 +29,7 @@ def test_a_severity_rule_on_a_channel_channels_yaml_does_not_set_up(config_dir: 
 
 def test_a_tier_override_that_a_target_cannot_receive(config_dir: Path) -> None:
     edit(config_dir, ROSTER, 'phone: "+15550100202", ', "")
-    twilio = '# twilio:                          # SMS and voice\n#   from_number: "+15005550006"'
-    edit(config_dir, CHANNELS, twilio, 'twilio:\n  from_number: "+15005550006"')
+    edit(config_dir, CHANNELS, TWILIO, 'twilio:\n  from_number: "+15005550006"')
     edit(config_dir, "policies/demo.yaml", "channels: &everywhere [console, email, slack, webhook]",
          "channels: &everywhere [console, sms]")  # fmt: skip
     problem = the_problem(config_dir, "policies/demo.yaml", "tiers[1].channels")
@@ -157,3 +157,49 @@ def test_opening_incidents_does_not_depend_on_channels_yaml(config_dir: Path) ->
     assert problems(config_dir)
     config = load_config(config_dir, with_channels=False)
     assert "demo" in config.policies and config.templates is None
+
+
+def with_smtp_credentials(config_dir: Path) -> None:
+    for key in ("username_env: ESCALATION_SMTP_USERNAME", "password_env: ESCALATION_SMTP_PASSWORD"):
+        edit(config_dir, CHANNELS, f"# {key}", key)
+
+
+def test_smtp_credentials_are_never_sent_unencrypted_to_another_host(config_dir: Path) -> None:
+    with_smtp_credentials(config_dir)
+    edit(config_dir, CHANNELS, "host: 127.0.0.1", "host: smtp.example.com")
+    assert the_problem(config_dir, CHANNELS, "email").endswith(
+        "security: none would send the SMTP password in clear to smtp.example.com; use security: "
+        "starttls or ssl (none with credentials is allowed only to localhost, 127.0.0.0/8 or ::1)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "security"),
+    [("127.0.0.1", "none"), ("localhost", "none"), ("'::1'", "none"), ("smtp.example.com", "starttls")],
+)
+def test_smtp_credentials_may_go_unencrypted_only_to_this_machine(
+    config_dir: Path, host: str, security: str
+) -> None:
+    with_smtp_credentials(config_dir)
+    edit(config_dir, CHANNELS, "host: 127.0.0.1", f"host: {host}")
+    edit(config_dir, CHANNELS, "security: none", f"security: {security}")
+    assert load_config(config_dir).channels.email is not None
+
+
+def test_twilio_basic_auth_is_never_sent_over_plain_http_to_another_host(config_dir: Path) -> None:
+    edit(config_dir, CHANNELS, TWILIO,
+         'twilio:\n  base_url: http://twilio-proxy.example.com\n  from_number: "+15005550006"')  # fmt: skip
+    assert the_problem(config_dir, CHANNELS, "twilio.base_url").endswith(
+        "http:// would send the Twilio auth token in clear to twilio-proxy.example.com; use https:// "
+        "(http is allowed only to localhost, 127.0.0.0/8 or ::1)"
+    )
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080", "https://proxy.example.com"],
+)
+def test_twilio_over_http_is_allowed_only_to_this_machine(config_dir: Path, base_url: str) -> None:
+    edit(config_dir, CHANNELS, TWILIO, f'twilio:\n  base_url: {base_url}\n  from_number: "+15005550006"')
+    twilio = load_config(config_dir).channels.twilio
+    assert twilio is not None and str(twilio.base_url).startswith(base_url)

@@ -29,3 +29,39 @@ def test_up_refuses_to_start_without_them(config_dir: Path, monkeypatch: pytest.
     monkeypatch.delenv(DEMO_WEBHOOK_SECRET_ENV, raising=False)
     monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")  # never reached: the check comes first
     assert run(["up"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "/dev/zero: is larger than the 1 MiB limit; point to a smaller YAML file"),
+        ("? [title]\n: db down\n", "line 1: a key must be a plain value, not a list or mapping"),
+    ],
+)
+def test_trigger_refuses_an_unusable_incident_file_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, problem: str
+) -> None:
+    path = Path("/dev/zero")
+    if content is not None:
+        path = tmp_path / "incident.yaml"
+        path.write_text(content, encoding="utf-8")
+    assert run(["trigger", "--file", str(path), "--service", "payments", "--severity", "SEV2"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"escalate: --file {path}: ") and problem in error
+    assert error.count("\n") == 1 and "Traceback" not in error
+
+
+def test_a_broken_temporal_profile_file_is_named_without_quoting_its_api_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profiles = tmp_path / "temporal.toml"
+    profiles.write_text(
+        '[profile.default]\naddress = "temporal.example.com:7233"\napi_key = "sk-live-do-not-print\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("TEMPORAL_CONFIG_FILE", str(profiles))
+    assert run(["status", "incident:payments:db-down"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"escalate: Temporal connection settings are invalid: {profiles}: line 3, ")
+    assert "sk-live-do-not-print" not in error and "api_key" not in error
+    assert error.count("\n") == 1 and "Traceback" not in error

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from escalation.config import Config, ConfigError, load_config
+from escalation.config import Config, ConfigError, load_config, read_yaml
 from escalation.models import Route, Routing, Severity
 
 SUPPORT = "policies/support.yaml"
@@ -332,3 +332,28 @@ def test_yaml_merge_keys_are_accepted(config_dir: Path) -> None:
 def test_absurd_duration_is_a_config_error(config_dir: Path) -> None:
     edit(config_dir, SUPPORT, "resolve_deadline: 4h", "resolve_deadline: 100000000000000s")
     assert "too long: the longest duration is 365d" in the_problem(config_dir, SUPPORT, "resolve_deadline:")
+
+
+def test_a_file_over_the_size_limit_is_refused_before_parsing(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.yaml"
+    huge.write_text("a: b\n" * (1024 * 1024 // 5 + 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        read_yaml(huge)
+    assert caught.value.problems == [f"{huge}: is larger than the 1 MiB limit; point to a smaller YAML file"]
+
+
+def test_an_endless_file_is_read_only_up_to_the_limit() -> None:
+    with pytest.raises(ConfigError, match="/dev/zero: is larger than the 1 MiB limit"):
+        read_yaml(Path("/dev/zero"))
+
+
+@pytest.mark.parametrize("complex_key", ["? [a]\n: 1\n", "outer:\n  ? {a: 1}\n  : 2\n"])
+def test_a_list_or_mapping_used_as_a_key_names_the_line(tmp_path: Path, complex_key: str) -> None:
+    path = tmp_path / "complex.yaml"
+    path.write_text(complex_key, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        read_yaml(path)
+    line = 1 if complex_key.startswith("?") else 2
+    assert caught.value.problems == [
+        f"{path}: line {line}: a key must be a plain value, not a list or mapping; fix the YAML syntax"
+    ]

@@ -7,12 +7,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from escalation.config import Config, load_config
 from escalation.state import EventKind, Status, StatusView, TimelineEvent
-from tests.receivers import TWILIO_ENV, TWILIO_TOKEN, Receivers
+from tests.receivers import SECRET_SLACK_PATH, SLACK_TOKEN, TWILIO_ENV, TWILIO_TOKEN, Receivers
 from tests.support import DEMO_WEBHOOK_SECRET, incident, readable_history, start_input
 from tests.workflow.conftest import Ladder, running_ladder
 
@@ -107,7 +108,8 @@ async def test_no_contact_detail_or_secret_enters_the_workflow_history(
         history = readable_history(await handle.fetch_history())
 
     [failed] = events(view, EventKind.NOTIFY_FAILED)
-    assert failed.channel is not None and failed.channel.value == "sms" and "[redacted]" in failed.note
+    assert failed.channel is not None and failed.channel.value == "sms"
+    assert failed.note == "sofia: HTTP 400 Bad Request (refused after 1 attempt)"
     contacts = [
         str(v) for p in config.roster.responders.values() for v in (p.contact.email, p.contact.phone) if v
     ]
@@ -169,3 +171,34 @@ async def test_a_receiver_failing_twice_gets_the_page_once(
     assert len(receivers.faults.requests) == 3 and len({key for _, key in receivers.faults.requests}) == 1
     assert len(receivers.inbox.pages) == 1 and receivers.inbox.duplicates == 2
     assert events(view, EventKind.NOTIFY_FAILED) == []
+
+
+FAILURES_QUOTING_THE_URL = [
+    ("echo_not_found", "HTTP 404 Not Found (refused after 1 attempt)"),
+    ("redirect_loop", "redirect loop (stopped after 10 redirects); check the URL (refused after 1 attempt)"),
+]
+
+
+@pytest.mark.parametrize(("fault", "reason"), FAILURES_QUOTING_THE_URL)
+async def test_a_failure_quoting_the_secret_slack_url_leaves_no_trace_of_it(
+    time_skipping_env: WorkflowEnvironment, receivers: Receivers, tmp_path: Path,
+    capfd: pytest.CaptureFixture[str], fault: str, reason: str,
+) -> None:  # fmt: skip
+    """A receiver's 404 body and aiohttp's redirect error both quote the URL, host lower-cased."""
+    setattr(receivers.faults, fault, True)
+    slack_only = ONE_TIER.replace("[email, sms, voice, slack, webhook]", "[slack]")
+    directory = receivers.config_dir(tmp_path, policy=slack_only)
+    worker_env = {**os.environ, **TWILIO_ENV, **receivers.slack_url_from_env(directory)}
+    config = load_config(directory)
+    async with running_ladder(time_skipping_env, config, tmp_path, worker_env) as ladder:
+        handle = await start(ladder, config)
+        view = await ladder.until(handle, lambda v: v.status is Status.EXHAUSTED)
+        history = readable_history(await handle.fetch_history())
+    worker_log = "".join(capfd.readouterr())
+
+    assert receivers.faults.requests[0][0] == SECRET_SLACK_PATH, "the secret URL was used"
+    assert "ben" in history and "delivered" in worker_log, "the checks read the real history and log"
+    for where in (view.model_dump_json(), history, worker_log):
+        assert SLACK_TOKEN.lower() not in where.lower()
+    notes = [e.note for e in events(view, EventKind.NOTIFY_FAILED)]
+    assert notes == [f"ana: {reason}", f"ben: {reason}"]
