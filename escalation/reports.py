@@ -90,7 +90,7 @@ def current_details(view: StatusView, with_report: bool = False) -> str:
         lines.append(last_page)
     notes = [e for e in view.timeline if e.kind is EventKind.NOTE][-LATEST_NOTES:]
     if notes:
-        items = "\n".join(f"- {_when(n.at)} {n.actor}: {n.note}" for n in notes)
+        items = "\n".join(f"- {_when(n.at)} {n.actor}: {_markdown_lines(n.note)}" for n in notes)
         lines.append(f"**Latest notes:**\n\n{items}")
     if with_report:
         lines.append(f"**Report:**\n\n{report_markdown(view.incident)}")
@@ -115,7 +115,7 @@ def _last_page(timeline: list[TimelineEvent]) -> str:
                 [event.channel.value] if event.channel else []
             )
         else:
-            failed.append(f"- not reached{via}: {event.note}")
+            failed.append(f"- not reached{via}: {markdown_text(event.note)}")
     items = [f"- reached {who} via {', '.join(channels)}" for who, channels in reached.items()] + failed
     phase = f" ({last.phase.value})" if last.phase else ""
     heading = f"**Last page, tier {last.tier_name}{phase} ({_when(last.at)}):**"

@@ -20,7 +20,7 @@ def test_current_details_carry_the_incident_report_when_asked() -> None:
 
     details = current_details(view, with_report=True)
 
-    assert "**Incident:** SEV2 payments: Checkout database unreachable" in details
+    assert "**Incident:** SEV2 payments\\: Checkout database unreachable" in details, "escaped Markdown"
     assert f"**Report:**\n\n{report_markdown(start.incident)}" in details
     assert "Report" not in current_details(view), "the first run shows it as static details"
 
