@@ -115,7 +115,7 @@ def _last_page(timeline: list[TimelineEvent]) -> str:
                 [event.channel.value] if event.channel else []
             )
         else:
-            failed.append(f"- not reached{via}: {markdown_text(event.note)}")
+            failed.append(f"- not reached{via}: {event.note}")
     items = [f"- reached {who} via {', '.join(channels)}" for who, channels in reached.items()] + failed
     phase = f" ({last.phase.value})" if last.phase else ""
     heading = f"**Last page, tier {last.tier_name}{phase} ({_when(last.at)}):**"
