@@ -20,11 +20,12 @@ from temporalio.worker import Worker
 
 from activities.close_out import CloseOut
 from activities.notify import Notifier
-from escalation.config import Config, ConfigError, load_config
-from escalation.connection import ConnectionProblem, connect, ensure_search_attributes
-from escalation.logs import configure_logging
-from escalation.records import RecordStore
+from activities.pages import load_worker_config
+from activities.records import RecordStore
+from escalation.config import Config, ConfigError
 from escalation.settings import DEFAULT_UI_URL, Settings
+from starter.connection import TemporalConnectionError, connect, ensure_search_attributes
+from starter.logs import configure_logging
 from workflows.escalation import EscalationWorkflow
 
 
@@ -44,7 +45,7 @@ def build_worker(client: Client, task_queue: str, config: Config, store: RecordS
 
 
 async def serve(settings: Settings) -> None:
-    config = load_config(settings.config_dir)
+    config = load_worker_config(settings.config_dir)
     client = await connect()
     await ensure_search_attributes(client)
     log = structlog.get_logger().bind(task_queue=settings.task_queue, namespace=client.namespace)
@@ -63,7 +64,7 @@ def main() -> None:
     configure_logging()
     try:
         asyncio.run(serve(Settings.from_env()))
-    except (ConfigError, ConnectionProblem) as error:
+    except (ConfigError, TemporalConnectionError) as error:
         print(f"worker: {error}", file=sys.stderr)
         sys.exit(2)
 

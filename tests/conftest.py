@@ -7,7 +7,7 @@ import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from escalation.connection import ensure_search_attributes
+from starter.connection import ensure_search_attributes
 from tests.receivers import Receivers, start_receivers
 from tests.support import DEMO_WEBHOOK_SECRET, DEMO_WEBHOOK_SECRET_ENV, binary
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from activities.channels.base import Message, post
+from activities.pages import PageTemplates
 from escalation.models import Roster
-from escalation.pages import PageTemplates
 from escalation.text import header_value, mrkdwn
 
 

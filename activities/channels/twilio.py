@@ -10,9 +10,9 @@ import base64
 from collections.abc import Mapping
 
 from activities.channels.base import Message, post
+from activities.pages import PageTemplates
 from escalation.channel_settings import TwilioSettings
 from escalation.models import Channel, Roster
-from escalation.pages import PageTemplates
 from escalation.text import header_value, xml_text
 
 

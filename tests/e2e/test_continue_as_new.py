@@ -12,11 +12,12 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from activities.records import RecordStore
+from escalation.actions import NoteRequest
 from escalation.config import load_config
-from escalation.connection import ensure_search_attributes
-from escalation.records import RecordStore
 from escalation.reports import headline, report_markdown
-from escalation.state import EventKind, NoteRequest, StatusView
+from escalation.state import EventKind, StatusView
+from starter.connection import ensure_search_attributes
 from tests.support import EXAMPLE_CONFIG, binary, incident, policy, start_input
 from worker import build_worker
 from workflows.escalation import EscalationWorkflow

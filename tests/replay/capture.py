@@ -22,22 +22,14 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.close_out import CloseOut
+from activities.records import RecordStore
+from escalation.actions import AcknowledgeRequest, EscalateRequest, NoteRequest, ResolveRequest
 from escalation.config import load_config
-from escalation.connection import ensure_search_attributes
 from escalation.models import Channel, Severity
-from escalation.records import RecordStore
 from escalation.settings import Settings
-from escalation.state import (
-    NOTIFY_ACTIVITY,
-    AcknowledgeRequest,
-    Delivery,
-    EscalateRequest,
-    NoteRequest,
-    NotifyRequest,
-    NotifyResult,
-    ResolveRequest,
-)
+from escalation.state import NOTIFY_ACTIVITY, Delivery, NotifyRequest, NotifyResult
 from starter.api import Escalations
+from starter.connection import ensure_search_attributes
 from tests.support import EXAMPLE_CONFIG, binary, incident, policy, start_input
 from worker import build_worker
 from workflows.escalation import EscalationWorkflow
@@ -70,14 +62,18 @@ async def _every_operation_then_cancel(env: WorkflowEnvironment, client: Client)
     api = Escalations(client, Settings(task_queue=QUEUE), config)
     opened = await api.trigger(incident(key="replay-ops"), policy="support")
     await api.trigger(incident(key="replay-ops"), source="alertmanager")
-    await api.note(opened.incident_id, "ana", "checking replication")
-    await api.acknowledge(opened.incident_id, "ana")
-    await api.escalate(opened.incident_id, "ana", "needs a supervisor")
-    await api.change_severity(opened.incident_id, "sofia", Severity.SEV1, "customers affected")
+    await api.act(opened.incident_id, "note", {"responder": "ana", "text": "checking replication"})
+    await api.act(opened.incident_id, "acknowledge", {"responder": "ana"})
+    await api.act(opened.incident_id, "escalate", {"responder": "ana", "reason": "needs a supervisor"})
+    await api.act(
+        opened.incident_id,
+        "change_severity",
+        {"responder": "sofia", "severity": Severity.SEV1, "reason": "customers affected"},
+    )
     await env.sleep(timedelta(minutes=3))
-    await api.acknowledge(opened.incident_id, "sofia")
-    await api.reassign(opened.incident_id, "sofia", "sam")
-    await api.cancel(opened.incident_id, "sam", "monitoring glitch")
+    await api.act(opened.incident_id, "acknowledge", {"responder": "sofia"})
+    await api.act(opened.incident_id, "reassign", {"responder": "sofia", "to": "sam"})
+    await api.act(opened.incident_id, "cancel", {"responder": "sam", "reason": "monitoring glitch"})
     return client.get_workflow_handle(opened.incident_id)
 
 
@@ -99,8 +95,8 @@ async def _channels_partly_down_then_resolve(env: WorkflowEnvironment, client: C
     api = Escalations(client, Settings(task_queue=QUEUE), config)
     opened = await api.trigger(incident(key="replay-channels"), policy="demo")
     await env.sleep(timedelta(seconds=10))
-    await api.acknowledge(opened.incident_id, "ben")
-    await api.resolve(opened.incident_id, "ben", "freed disk space")
+    await api.act(opened.incident_id, "acknowledge", {"responder": "ben"})
+    await api.act(opened.incident_id, "resolve", {"responder": "ben", "summary": "freed disk space"})
     return client.get_workflow_handle(opened.incident_id)
 
 

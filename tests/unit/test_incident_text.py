@@ -17,14 +17,14 @@ from pydantic import ValidationError
 from activities.channels.base import Message
 from activities.channels.slack import SlackSender
 from activities.channels.twilio import TwilioSender
+from activities.contact_routing import Send
+from activities.pages import Page, PageTemplateError, PageTemplates, Recipient
 from escalation import ladder
+from escalation.actions import AcknowledgeRequest
 from escalation.channel_settings import TwilioSettings
 from escalation.config import load_config
-from escalation.contact_routing import Send
 from escalation.models import Channel, Incident, Severity
-from escalation.pages import Page, PageTemplates, Recipient, TemplateProblem
 from escalation.reports import current_details, report_markdown
-from escalation.state import AcknowledgeRequest
 from escalation.text import BACKTICK_LOOKALIKE, for_terminal, header_value, xml_text
 from starter.cli import run
 from starter.inbox import Caught, describe
@@ -219,7 +219,7 @@ def test_templates_run_sandboxed_and_cannot_read_the_environment(
     (config / "templates" / "sms.txt.j2").write_text(
         "{{ cycler.__init__.__globals__.os.environ.ESCALATION_TEST_SECRET }}"
     )
-    with pytest.raises(TemplateProblem) as problem:
+    with pytest.raises(PageTemplateError) as problem:
         PageTemplates(config / "templates")
     assert "unsafe" in str(problem.value) and "hunter2" not in str(problem.value)
     monkeypatch.setenv("ESCALATION_CONFIG", str(config))

@@ -7,8 +7,9 @@ import hmac
 from datetime import UTC, datetime
 
 from activities.channels.webhook import signature
+from activities.pages import Page, PageTemplates, Recipient
 from escalation.models import Severity
-from escalation.pages import Page, PageTemplates, Recipient, web_ui_url
+from escalation.reports import web_ui_url
 from starter.inbox import verify
 from tests.support import EXAMPLE_CONFIG, incident
 

@@ -15,8 +15,8 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.notify import Notifier
+from activities.records import RecordStore
 from escalation.config import Config, load_config
-from escalation.records import RecordStore
 from escalation.settings import DEFAULT_UI_URL, Settings
 from escalation.state import EscalationInput, StatusView
 from starter.api import Escalations
