@@ -23,7 +23,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from escalation import visibility
@@ -90,7 +90,10 @@ class Listed(BaseModel):
     tier: int | None
     acknowledged_by: str | None
     started_at: datetime
+    """When the current run started: later than the trigger once a long escalation continued as new."""
     age_seconds: float
+    """Since ``triggered_at``."""
+    triggered_at: datetime
 
 
 def new_dedup_key() -> str:
@@ -166,6 +169,9 @@ class Escalations:
         request = OccurrenceRequest(
             trigger_id=trigger_id, source=source or incident.source, severity=incident.severity
         )
+        triggered_at = TypedSearchAttributes(
+            [SearchAttributePair(visibility.TRIGGERED_AT, datetime.now(UTC))]
+        )
         for _ in range(3):
             operation = WithStartWorkflowOperation(
                 EscalationWorkflow.run,
@@ -175,6 +181,7 @@ class Escalations:
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 static_summary=headline(incident),
                 static_details=report_markdown(incident),
+                search_attributes=triggered_at,
             )
             try:
                 occurrence: Occurrence = await self._answered(
@@ -255,13 +262,17 @@ class Escalations:
         service: str | None = None,
         limit: int = 50,
     ) -> list[Listed]:
-        """Escalations from Temporal's visibility store, newest first."""
+        """Escalations from Temporal's visibility store, most recently triggered first.
+
+        Runs opened before ``EscalationTriggeredAt`` existed fall back to their start time.
+        """
         now = datetime.now(UTC)
         found = []
         async for execution in self._client.list_workflows(
             list_query(status, severity, service), limit=limit
         ):
             attributes = execution.typed_search_attributes
+            triggered_at = attributes.get(visibility.TRIGGERED_AT) or execution.start_time
             found.append(
                 Listed(
                     incident_id=execution.id,
@@ -271,10 +282,11 @@ class Escalations:
                     tier=attributes.get(visibility.TIER),
                     acknowledged_by=attributes.get(visibility.ACKNOWLEDGED_BY),
                     started_at=execution.start_time,
-                    age_seconds=(now - execution.start_time).total_seconds(),
+                    age_seconds=(now - triggered_at).total_seconds(),
+                    triggered_at=triggered_at,
                 )
             )
-        return sorted(found, key=lambda listed: listed.started_at, reverse=True)
+        return sorted(found, key=lambda listed: listed.triggered_at, reverse=True)
 
     async def _answered(self, call: Awaitable[T]) -> T:
         """Wait for a worker to apply the request; without one it would wait forever.
