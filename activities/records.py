@@ -1,16 +1,21 @@
 """The close-out archive: one row per finished escalation in an embedded SQLite database.
 
 Rows keep the headline facts as columns for ad-hoc SQL (time to acknowledge per service,
-which tier resolves most) and the whole record as JSON for everything else.
+which tier resolves most) and the whole record as JSON for everything else. Records hold
+incident details, so the file is readable by its owner only, whatever the umask.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from contextlib import closing
 from pathlib import Path
 
 from escalation.state import EscalationRecord
+
+OWNER_ONLY_FILE = 0o600
+OWNER_ONLY_DIR = 0o700
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS escalations (
@@ -38,11 +43,17 @@ class RecordStore:
         self.path = path
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._create_owner_only()
         connection = sqlite3.connect(self.path, timeout=30)
         connection.execute("PRAGMA journal_mode=wal")
         connection.execute(_SCHEMA)
         return connection
+
+    def _create_owner_only(self) -> None:
+        """Create the database file 0600 before SQLite does (it would apply the umask, often
+        leaving it world-readable); SQLite gives its -wal and -shm files the same mode."""
+        self.path.parent.mkdir(mode=OWNER_ONLY_DIR, parents=True, exist_ok=True)
+        os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, OWNER_ONLY_FILE))
 
     def save(self, record: EscalationRecord) -> None:
         """Insert or replace, so a retried close-out writes the same row once."""

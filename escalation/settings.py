@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from escalation.config import ConfigError
+from escalation.durations import Duration
 
 DEFAULT_TASK_QUEUE = "escalations"
 DEFAULT_UI_URL = "http://localhost:8233"
@@ -20,6 +24,7 @@ class Settings(BaseModel):
     database: Path | None = None
     task_queue: str = DEFAULT_TASK_QUEUE
     ui_url: str = DEFAULT_UI_URL
+    worker_wait: Duration = timedelta(seconds=30)
 
     @property
     def database_path(self) -> Path:
@@ -35,5 +40,14 @@ class Settings(BaseModel):
             "database": "ESCALATION_DATABASE",
             "task_queue": "ESCALATION_TASK_QUEUE",
             "ui_url": "ESCALATION_UI_URL",
+            "worker_wait": "ESCALATION_WORKER_WAIT",
         }
-        return cls(**{field: env[var] for field, var in names.items() if env.get(var)})
+        try:
+            return cls(**{field: env[var] for field, var in names.items() if env.get(var)})
+        except ValidationError as error:
+            raise ConfigError(
+                [
+                    f"{names[str(e['loc'][0])]}: {e['msg'].removeprefix('Value error, ')}"
+                    for e in error.errors()
+                ]
+            ) from None

