@@ -29,8 +29,15 @@ from starter.logs import configure_logging
 from workflows.escalation import EscalationWorkflow
 
 
-def build_worker(client: Client, task_queue: str, config: Config, store: RecordStore, *,
-                 ui_url: str = DEFAULT_UI_URL, env: Mapping[str, str] | None = None) -> Worker:  # fmt: skip
+def build_worker(
+    client: Client,
+    task_queue: str,
+    config: Config,
+    store: RecordStore,
+    *,
+    ui_url: str = DEFAULT_UI_URL,
+    env: Mapping[str, str] | None = None,
+) -> Worker:
     """The one place that decides which workflows and activities a worker runs.
 
     ``env`` holds the channels' secrets (default: this process's environment).
@@ -44,7 +51,7 @@ def build_worker(client: Client, task_queue: str, config: Config, store: RecordS
     )
 
 
-async def serve(settings: Settings) -> None:
+async def run_worker(settings: Settings) -> None:
     config = load_worker_config(settings.config_dir)
     client = await connect()
     await ensure_search_attributes(client)
@@ -63,7 +70,7 @@ async def serve(settings: Settings) -> None:
 def main() -> None:
     configure_logging()
     try:
-        asyncio.run(serve(Settings.from_env()))
+        asyncio.run(run_worker(Settings.from_env()))
     except (ConfigError, TemporalConnectionError) as error:
         print(f"worker: {error}", file=sys.stderr)
         sys.exit(2)

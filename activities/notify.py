@@ -111,9 +111,11 @@ class Notifier:
     @activity.defn(name=NOTIFY_ACTIVITY)
     async def notify(self, request: NotifyRequest) -> NotifyResult:
         log = structlog.get_logger().bind(
-            incident_id=request.incident_id, tier=request.tier_name, phase=request.phase.value,
+            incident_id=request.incident_id,
+            tier=request.tier_name,
+            phase=request.phase.value,
             idempotency_key=request.idempotency_key,
-        )  # fmt: skip
+        )
         sends, refused = plan(
             self._roster, self._settings, request.targets, request.severity, request.channels
         )
@@ -143,9 +145,12 @@ class Notifier:
                 )
         for delivery in deliveries:
             (log.info if delivery.delivered else log.warning)(
-                "delivery", responder=delivery.responder, channel=delivery.channel,
-                delivered=delivery.delivered, detail=delivery.detail,
-            )  # fmt: skip
+                "delivery",
+                responder=delivery.responder,
+                channel=delivery.channel,
+                delivered=delivery.delivered,
+                detail=delivery.detail,
+            )
         return NotifyResult(deliveries=deliveries)
 
     def _message(self, request: NotifyRequest, send: Send) -> Message:
@@ -165,8 +170,9 @@ class Notifier:
         )
         return Message(send=send, key=key, page=page)
 
-    async def _deliver(self, request: NotifyRequest, send: Send, deadline: float,
-                       delivered: set[str]) -> tuple[bool, str]:  # fmt: skip
+    async def _deliver(
+        self, request: NotifyRequest, send: Send, deadline: float, delivered: set[str]
+    ) -> tuple[bool, str]:
         """Send one message with retries until it is delivered, refused for good, or out of time."""
         if send.key(request.idempotency_key) in delivered:
             return True, ""

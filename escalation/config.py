@@ -152,7 +152,7 @@ _FRIENDLY = {
 }
 
 
-def describe(error: ValidationError, model: type[BaseModel], source: str) -> list[str]:
+def validation_problems(error: ValidationError, model: type[BaseModel], source: str) -> list[str]:
     """Turn pydantic's errors into 'file: field.path: problem; fix' lines."""
     lines = []
     for item in error.errors(include_url=False):
@@ -183,7 +183,7 @@ def _parse(model: type[M], data: object, source: str, problems: list[str]) -> M 
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        problems.extend(describe(error, model, source))
+        problems.extend(validation_problems(error, model, source))
         return None
 
 

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
@@ -27,9 +27,9 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.service import RPCError, RPCStatusCode
 
 from escalation.actions import Action, ActionRequest, named
-from escalation.config import Config, describe, load_config
+from escalation.config import Config, load_config, validation_problems
 from escalation.durations import format_duration
-from escalation.models import Identifier, Incident, Severity
+from escalation.models import Incident, Severity, service_id
 from escalation.reports import headline, report_markdown, web_ui_url
 from escalation.settings import Settings
 from escalation.state import (
@@ -106,11 +106,9 @@ def list_query(status: Status | None, severity: Severity | None, service: str | 
         clauses.append(f'{visibility.SEVERITY.name} = "{severity.value}"')
     if service is not None:
         try:
-            service = TypeAdapter(Identifier).validate_python(service)
-        except ValidationError:
-            raise EscalationError(
-                f"{service!r} is not a service id; use lower-case letters, digits, . _ -"
-            ) from None
+            service = service_id(service)
+        except ValueError as error:
+            raise EscalationError(str(error)) from None
         clauses.append(f'{visibility.SERVICE.name} = "{service}"')
     return " AND ".join(clauses)
 
@@ -218,7 +216,8 @@ class Escalations:
         try:
             request = action.request.model_validate(request)
         except ValidationError as error:
-            raise EscalationError("; ".join(describe(error, action.request, action.name))) from None
+            problems = validation_problems(error, action.request, action.name)
+            raise EscalationError("; ".join(problems)) from None
         handle = self._handle(incident_id)
         try:
             return await self._answered(handle.execute_update(action.name, request, result_type=ActionResult))

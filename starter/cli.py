@@ -15,14 +15,14 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TextIO
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 from temporalio.service import RPCError
 
 from activities.pages import load_worker_config
 from activities.records import RecordStore
 from escalation.actions import ACTIONS, Action
-from escalation.config import CHANNELS_FILE, Config, ConfigError, describe, load_config, read_yaml
-from escalation.models import Identifier, Incident, Severity
+from escalation.config import CHANNELS_FILE, Config, ConfigError, load_config, read_yaml, validation_problems
+from escalation.models import Incident, Severity, service_id
 from escalation.reports import timeline_text
 from escalation.settings import Settings
 from escalation.state import Status
@@ -37,8 +37,7 @@ from starter.embedded import (
     run_embedded,
     run_worker_only,
 )
-from starter.inbox import Inbox, serve
-from starter.inbox import describe as describe_page
+from starter.inbox import Inbox, page_line, run_inbox
 from starter.logs import configure_logging
 
 BAD_INPUT = 2
@@ -82,11 +81,9 @@ def _positive(text: str) -> int:
 
 def _service(text: str) -> str:
     try:
-        return TypeAdapter(Identifier).validate_python(text)
-    except ValidationError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a service id; use lower-case letters, digits, '.', '_' or '-'"
-        ) from None
+        return service_id(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _words(text: str) -> str:
@@ -115,8 +112,13 @@ def _incident(args: argparse.Namespace) -> Incident:
         if not isinstance(loaded, dict):
             raise BadInputError(f"{args.file}: expected a mapping of incident fields (title, service, ...)")
         data.update(loaded)
-    flags = {"service": args.service, "severity": args.severity, "title": args.title,
-             "dedup_key": args.dedup_key, "summary": args.summary}  # fmt: skip
+    flags = {
+        "service": args.service,
+        "severity": args.severity,
+        "title": args.title,
+        "dedup_key": args.dedup_key,
+        "summary": args.summary,
+    }
     data.update({key: value for key, value in flags.items() if value is not None})
     data.setdefault("dedup_key", new_dedup_key())
     try:
@@ -126,7 +128,8 @@ def _incident(args: argparse.Namespace) -> Incident:
         if missing:
             flags = ", ".join(f"--{name.replace('_', '-')}" for name in missing)
             raise BadInputError(f"missing {flags}: give it as a flag or in the --file incident") from None
-        raise BadInputError("; ".join(describe(error, Incident, args.file or "incident"))) from None
+        problems = validation_problems(error, Incident, args.file or "incident")
+        raise BadInputError("; ".join(problems)) from None
 
 
 async def _trigger(args: argparse.Namespace, settings: Settings) -> None:
@@ -140,8 +143,10 @@ async def _trigger(args: argparse.Namespace, settings: Settings) -> None:
     if args.json:
         _print_json(opened)
     elif opened.deduplicated:
-        _say(f"already open: {opened.incident_id} (occurrence {opened.occurrences}; nobody paged again)\n"
-              f"  Web UI: {opened.ui_url}")  # fmt: skip
+        _say(
+            f"already open: {opened.incident_id} (occurrence {opened.occurrences}; nobody paged again)\n"
+            f"  Web UI: {opened.ui_url}"
+        )
     else:
         _say(f"opened {opened.incident_id}\n  Web UI: {opened.ui_url}")
 
@@ -175,10 +180,17 @@ async def _list(args: argparse.Namespace, settings: Settings) -> None:
         _say("no escalations match")
         return
     rows = [("INCIDENT", "SEV", "SERVICE", "STATUS", "TIER", "ACK BY", "AGE")] + [
-        (i.incident_id, i.severity or "-", i.service or "-", i.status or "-", str(i.tier or "-"),
-         i.acknowledged_by or "-", _age(i.age_seconds))
+        (
+            i.incident_id,
+            i.severity or "-",
+            i.service or "-",
+            i.status or "-",
+            str(i.tier or "-"),
+            i.acknowledged_by or "-",
+            _age(i.age_seconds),
+        )
         for i in found
-    ]  # fmt: skip
+    ]
     rows = [tuple(for_terminal(cell) for cell in row) for row in rows]
     widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
     for row in rows:
@@ -204,16 +216,20 @@ async def _record(args: argparse.Namespace, settings: Settings) -> None:
     if args.json:
         _print_json(record)
         return
-    _say(f"{record.incident_id}: {record.outcome.value} by {record.resolved_by} "
-          f"(policy {record.policy.name} v{record.policy.version})")  # fmt: skip
+    _say(
+        f"{record.incident_id}: {record.outcome.value} by {record.resolved_by} "
+        f"(policy {record.policy.name} v{record.policy.version})"
+    )
     if record.resolution:
         _say(f"  resolution: {record.resolution.summary}")
         if record.resolution.root_cause:
             _say(f"  root cause: {record.resolution.root_cause}")
     _say(f"  acknowledged by {record.acknowledged_by or '-'} at tier {record.acknowledged_tier or '-'}")
     _say(f"  last held by {record.last_held_by or '-'} at tier {record.last_held_tier or '-'}")
-    _say(f"  time to acknowledge: {_seconds(record.time_to_acknowledge_seconds)}, "
-          f"time to resolve: {_seconds(record.time_to_resolve_seconds)}")  # fmt: skip
+    _say(
+        f"  time to acknowledge: {_seconds(record.time_to_acknowledge_seconds)}, "
+        f"time to resolve: {_seconds(record.time_to_resolve_seconds)}"
+    )
 
 
 def _seconds(value: float | None) -> str:
@@ -230,16 +246,21 @@ def _load_for_worker(settings: Settings) -> Config:
 
 async def _check(args: argparse.Namespace, settings: Settings) -> None:
     config = load_worker_config(settings.config_dir) if args.skip_secrets else _load_for_worker(settings)
-    _say(f"{settings.config_dir}: {len(config.roster.responders)} responders, "
-          f"policies {', '.join(sorted(config.policies))}, default {config.routing.default}")  # fmt: skip
+    _say(
+        f"{settings.config_dir}: {len(config.roster.responders)} responders, "
+        f"policies {', '.join(sorted(config.policies))}, default {config.routing.default}"
+    )
 
 
 async def _inbox(args: argparse.Namespace, settings: Settings) -> None:
     config = _load_for_worker(settings)
     secrets = {name: os.environ[e.secret_env] for name, e in config.channels.webhooks.items()}
     try:
-        await serve(Inbox(secrets, on_page=lambda page: print(describe_page(page), flush=True)),
-                    smtp_port=args.smtp_port, http_port=args.http_port)  # fmt: skip
+        await run_inbox(
+            Inbox(secrets, on_page=lambda page: print(page_line(page), flush=True)),
+            smtp_port=args.smtp_port,
+            http_port=args.http_port,
+        )
     except OSError as error:
         raise BadInputError(
             f"inbox: cannot listen ({error.strerror}); pick free ports with --smtp-port/--http-port"
@@ -250,8 +271,9 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
     _load_for_worker(settings)  # nothing starts on an invalid configuration
     if os.environ.get("TEMPORAL_ADDRESS"):
         return run_worker_only(dict(os.environ))
-    return run_embedded(Embedded(data_dir=args.data_dir or settings.data_dir, port=args.port,
-                                 ui_port=args.ui_port))  # fmt: skip
+    return run_embedded(
+        Embedded(data_dir=args.data_dir or settings.data_dir, port=args.port, ui_port=args.ui_port)
+    )
 
 
 def _add_action(commands: argparse._SubParsersAction, action: Action) -> None:

@@ -71,14 +71,21 @@ def _port_free(port: int) -> bool:
 
 def server_command(embedded: Embedded) -> list[str]:
     command = [
-        temporal_binary(), "server", "start-dev",
-        "--db-filename", str(embedded.data_dir / "temporal.db"),
-        "--ip", "127.0.0.1",
-        "--port", str(embedded.port),
-        "--ui-port", str(embedded.ui_port),
-        "--log-level", "warn",
+        temporal_binary(),
+        "server",
+        "start-dev",
+        "--db-filename",
+        str(embedded.data_dir / "temporal.db"),
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(embedded.port),
+        "--ui-port",
+        str(embedded.ui_port),
+        "--log-level",
+        "warn",
         "--ui-disable-news-fetch",
-    ]  # fmt: skip
+    ]
     for pragma in SQLITE_PRAGMAS:
         command += ["--sqlite-pragma", pragma]
     for key in visibility.ALL:

@@ -1,4 +1,4 @@
-"""Waiting inside a workflow until a deadline that may move while it is awaited."""
+"""Waiting inside a workflow: until a deadline that may move meanwhile, or until a fresh run is due."""
 
 from __future__ import annotations
 
@@ -37,3 +37,9 @@ async def deadline_passed(
         except TimeoutError:
             return unchanged()
     return False
+
+
+def history_is_long(limit: int) -> bool:
+    """Time to continue as new: the server suggests it, or the history reached ``limit`` events."""
+    info = workflow.info()
+    return info.is_continue_as_new_suggested() or info.get_current_history_length() >= limit

@@ -13,7 +13,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from escalation import ladder, permissions
-    from escalation.actions import ACTIONS, Action, ActionRequest
+    from escalation.actions import Action, ActionRequest
     from escalation.reports import current_details
     from escalation.state import (
         CLOSE_OUT_ACTIVITY,
@@ -26,7 +26,8 @@ with workflow.unsafe.imports_passed_through():
         StatusView,
     )
     from workflows import visibility
-    from workflows.deadlines import deadline_passed
+    from workflows.deadlines import deadline_passed, history_is_long
+    from workflows.handlers import register_actions
     from workflows.paging import Pager
 
 CLOSE_OUT_ATTEMPT_LIMIT = timedelta(seconds=30)
@@ -43,9 +44,7 @@ class EscalationWorkflow:
         )
         self._published: tuple[object, ...] = ()
         self._pager = Pager(start.incident, start.policy, self._state, self._publish)
-        for action in ACTIONS:
-            workflow.set_update_handler(action.name, self._update(action), validator=self._validator(action))
-            workflow.set_signal_handler(action.name, self._signal(action))
+        register_actions(self._refusal, self._apply)
 
     @workflow.run
     async def run(self, start: EscalationInput) -> EscalationRecord:
@@ -111,19 +110,11 @@ class EscalationWorkflow:
         )
 
     def _history_is_long(self) -> bool:
-        info = workflow.info()
-        return (
-            info.is_continue_as_new_suggested()
-            or info.get_current_history_length() >= self._start.history_limit
-        )
+        return history_is_long(self._start.history_limit)
 
     def _publish(self) -> None:
-        """Keep search attributes and the Web UI's current details in step with the state.
-
-        Search attributes are upserted (an event in history) only when one of them changes;
-        current details live outside history and are simply replaced. Continue-as-new cannot
-        set the static summary and details, so later runs show the report in the current details.
-        """
+        """Search attributes (upserted only when one changes) and the Web UI's current details,
+        which carry the report in runs continued as new: those have no static details."""
         state = self._state
         indexed = (state.status, state.step.tier, state.severity, state.acknowledged_by)
         if indexed != self._published:
@@ -137,33 +128,13 @@ class EscalationWorkflow:
     def status(self) -> StatusView:
         return ladder.view(workflow.info().workflow_id, self._start, self._state)
 
-    def _validator(self, action: Action) -> Callable[[ActionRequest], None]:
-        def validate(request: ActionRequest) -> None:
-            if reason := action.refusal(self._state, self._policy, request):
-                raise ValueError(reason)
+    def _refusal(self, action: Action, request: ActionRequest) -> str | None:
+        return action.refusal(self._state, self._policy, request)
 
-        return validate
-
-    def _update(self, action: Action) -> Callable[[ActionRequest], ActionResult]:
-        def apply(request: ActionRequest) -> ActionResult:
-            action.apply(self._state, self._policy, request, workflow.now())
-            self._publish()
-            return ladder.summary(workflow.info().workflow_id, self._start, self._state)
-
-        apply.__annotations__ = {"request": action.request, "return": ActionResult}  # decodes the request
-        return apply
-
-    def _signal(self, action: Action) -> Callable[[ActionRequest], None]:
-        update = self._update(action)
-
-        def apply_unless_refused(request: ActionRequest) -> None:
-            if reason := action.refusal(self._state, self._policy, request):
-                workflow.logger.warning("%s signal ignored: %s", action.name, reason)
-            else:
-                update(request)
-
-        apply_unless_refused.__annotations__ = {"request": action.request, "return": None}
-        return apply_unless_refused
+    def _apply(self, action: Action, request: ActionRequest) -> ActionResult:
+        action.apply(self._state, self._policy, request, workflow.now())
+        self._publish()
+        return ladder.summary(workflow.info().workflow_id, self._start, self._state)
 
     @workflow.update
     def trigger(self, request: OccurrenceRequest) -> Occurrence:
@@ -172,10 +143,8 @@ class EscalationWorkflow:
         if duplicate:
             ladder.repeat_occurrence(self._state, self._policy, request, workflow.now())
             self._publish()
-        occurrences = self._state.occurrences
-        return Occurrence(
-            incident_id=workflow.info().workflow_id, deduplicated=duplicate, occurrences=occurrences
-        )
+        incident_id, occurrences = workflow.info().workflow_id, self._state.occurrences
+        return Occurrence(incident_id=incident_id, deduplicated=duplicate, occurrences=occurrences)
 
     @trigger.validator
     def _validate_trigger(self, request: OccurrenceRequest) -> None:

@@ -21,8 +21,9 @@ _RETRYABLE = (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPServerDisconnected, ai
 
 
 class EmailSender:
-    def __init__(self, settings: EmailSettings, env: Mapping[str, str], roster: Roster,
-                 templates: PageTemplates) -> None:  # fmt: skip
+    def __init__(
+        self, settings: EmailSettings, env: Mapping[str, str], roster: Roster, templates: PageTemplates
+    ) -> None:
         self._settings = settings
         self._roster = roster
         self._templates = templates

@@ -27,7 +27,7 @@ from escalation.models import Channel, Incident, Severity
 from escalation.reports import current_details, report_markdown
 from escalation.text import BACKTICK_LOOKALIKE, for_terminal, header_value, xml_text
 from starter.cli import run
-from starter.inbox import Caught, describe
+from starter.inbox import Caught, page_line
 from tests.support import EXAMPLE_CONFIG, incident, start_input
 
 TEMPLATES = PageTemplates(EXAMPLE_CONFIG / "templates")
@@ -205,7 +205,7 @@ def test_terminal_printers_show_control_characters_as_escapes(
 def test_inbox_lines_show_control_characters_as_escapes() -> None:
     document = {"severity": "SEV1", "incident": {"title": "a\x1b[2J\nb"}, "tier": {"name": "t"},
                 "targets": [{"id": "ana"}]}  # fmt: skip
-    line = describe(Caught("webhook", "ops", "k", document))
+    line = page_line(Caught("webhook", "ops", "k", document))
     assert line == "webhook ops (signature ok): SEV1 a\\x1b[2J\\x0ab -> tier t: ana"
     assert for_terminal("x\u202ey") == "x\\u202ey"
 
