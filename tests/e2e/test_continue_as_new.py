@@ -17,6 +17,7 @@ from escalation.actions import NoteRequest
 from escalation.config import load_config
 from escalation.reports import headline, report_markdown
 from escalation.state import EventKind, StatusView
+from escalation.text import markdown_text
 from starter.connection import ensure_search_attributes
 from tests.support import EXAMPLE_CONFIG, binary, incident, policy, start_input
 from worker import build_worker
@@ -89,6 +90,6 @@ async def test_the_web_ui_still_shows_the_headline_and_report_after_continue_as_
         metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
         await handle.terminate("test finished")
 
-    assert headline(incident()) in metadata.current_details
+    assert markdown_text(headline(incident())) in metadata.current_details
     assert report_markdown(incident()) in metadata.current_details
     assert "**What happened:** connection refused" in metadata.current_details

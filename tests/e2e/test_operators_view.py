@@ -110,7 +110,9 @@ def test_a_duplicate_trigger_reports_deduplicated_and_the_key_reopens_after_reso
     assert status["occurrences"] == 2
     assert [e["kind"] for e in status["timeline"]].count("repeated") == 1
 
-    assert product.cli("resolve", first["incident_id"], "--as", "ana", "--summary", "fixed").returncode == 0
+    # The top tier may resolve wherever the fast ladder has climbed meanwhile.
+    resolved = product.cli("resolve", first["incident_id"], "--as", "dba-kim", "--summary", "fixed")
+    assert resolved.returncode == 0, resolved.stderr
     product.until_record(first["incident_id"])
     reopened = trigger(product, "SEV2", key)
     assert (reopened["incident_id"], reopened["deduplicated"]) == (first["incident_id"], False)
