@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 from pydantic import Field
 from pydantic.fields import FieldInfo
@@ -24,38 +24,77 @@ from escalation.state import ActionResult, EscalationState
 
 
 class ActionRequest(Strict):
-    """Who acts; every action's request names its responder, set by the front end, never typed."""
+    """Every action's request; its docstring is the action's one-line help."""
 
+    command: ClassVar[str]
+    """The CLI subcommand."""
+    outcome: ClassVar[str]
+    """What happened, in one line for the person who acted: formatted with the result's fields
+    and the request's (``paging`` as a list of names)."""
+    positional: ClassVar[tuple[str, ...]] = ()
+    """Fields the CLI takes as positional arguments rather than flags."""
     responder: str
+    """Who acts: set by the front end (``--as``, a token, a signature), never typed as a field."""
 
 
 class AcknowledgeRequest(ActionRequest):
+    """acknowledge an incident: stop the ladder, you own it"""
+
+    command, outcome = "ack", "{incident_id} acknowledged by {acknowledged_by} (tier {tier_name})"
     note: str = Field("", title="Note", description="what you are doing about it")
 
 
 class ResolveRequest(ActionRequest):
+    """resolve an incident and write its close-out record"""
+
+    command, outcome = (
+        "resolve",
+        "{incident_id} resolved by {resolved_by}; the close-out record is being written",
+    )
     summary: str = Field(title="Summary", description="what fixed it")
     root_cause: str = Field("", title="Root cause", description="why it happened")
 
 
 class EscalateRequest(ActionRequest):
+    """hand the incident to the next tier now"""
+
+    command, outcome = "escalate", "{incident_id} handed to tier {tier_name}; paging {paging}"
     reason: str = Field(title="Reason", description="why it needs the next tier")
 
 
 class NoteRequest(ActionRequest):
+    """add a progress note: what was tried, what is known"""
+
+    command, outcome, positional = "note", "{incident_id}: note added by {responder}", ("text",)
     text: str = Field(title="Note", description="what was tried or learned")
 
 
 class SeverityRequest(ActionRequest):
+    """raise or lower the severity"""
+
+    command, outcome, positional = (
+        "severity",
+        "{incident_id} is now {severity} (tier {tier_name})",
+        ("severity",),
+    )
     severity: Severity = Field(title="Severity", description="the new severity, SEV1 (most urgent) to SEV4")
     reason: str = Field(title="Reason", description="why the severity changes")
 
 
 class ReassignRequest(ActionRequest):
+    """hand your acknowledgement to another responder"""
+
+    command, outcome = "reassign", "{incident_id} now held by {acknowledged_by}"
     to: str = Field(title="To", description="the responder who takes it over")
 
 
 class CancelRequest(ActionRequest):
+    """close a false alarm"""
+
+    command, outcome = (
+        "cancel",
+        "{incident_id} cancelled by {resolved_by}; the close-out record is being written",
+    )
     reason: str = Field(title="Reason", description="why it is a false alarm")
 
 
@@ -64,93 +103,44 @@ R = TypeVar("R", bound=ActionRequest)
 
 @dataclass(frozen=True)
 class Action(Generic[R]):
+    """One responder action: its name (the update and signal name, and the last segment of its HTTP
+    route), its request, the rule that may refuse it and the transition that applies it."""
+
     name: str
-    """The update and signal name (and the last segment of its HTTP route)."""
-    command: str
-    """The CLI subcommand."""
-    help: str
     request: type[R]
     refusal: Callable[[EscalationState, EscalationPolicy, R], str | None]
     apply: Callable[[EscalationState, EscalationPolicy, R, datetime], None]
-    outcome: Callable[[ActionResult, R], str]
-    """What happened, in one line for the person who acted."""
-    positional: tuple[str, ...] = ()
-    """Request fields the CLI takes as positional arguments rather than flags."""
+
+    @property
+    def command(self) -> str:
+        return self.request.command
+
+    @property
+    def help(self) -> str:
+        return (self.request.__doc__ or self.name).strip()
+
+    @property
+    def positional(self) -> tuple[str, ...]:
+        return self.request.positional
 
     @property
     def inputs(self) -> dict[str, FieldInfo]:
         """The request fields a person fills in: all but the responder, who comes from the front end."""
         return {name: info for name, info in self.request.model_fields.items() if name != "responder"}
 
+    def outcome(self, result: ActionResult, request: R) -> str:
+        fields = request.model_dump(mode="json") | result.model_dump(mode="json")
+        return self.request.outcome.format(**fields | {"paging": ", ".join(result.paging)})
 
-CLOSING = "the close-out record is being written"
 
 ACTIONS: tuple[Action, ...] = (
-    Action(
-        name="acknowledge",
-        command="ack",
-        help="acknowledge an incident: stop the ladder, you own it",
-        request=AcknowledgeRequest,
-        refusal=permissions.acknowledge_refusal,
-        apply=ladder.acknowledge,
-        outcome=lambda r, _: f"{r.incident_id} acknowledged by {r.acknowledged_by} (tier {r.tier_name})",
-    ),
-    Action(
-        name="resolve",
-        command="resolve",
-        help="resolve an incident and write its close-out record",
-        request=ResolveRequest,
-        refusal=permissions.resolve_refusal,
-        apply=ladder.resolve,
-        outcome=lambda r, _: f"{r.incident_id} resolved by {r.resolved_by}; {CLOSING}",
-    ),
-    Action(
-        name="escalate",
-        command="escalate",
-        help="hand the incident to the next tier now",
-        request=EscalateRequest,
-        refusal=permissions.escalate_refusal,
-        apply=ladder.escalate_now,
-        outcome=lambda r, _: f"{r.incident_id} handed to tier {r.tier_name}; paging {', '.join(r.paging)}",
-    ),
-    Action(
-        name="note",
-        command="note",
-        help="add a progress note: what was tried, what is known",
-        request=NoteRequest,
-        refusal=permissions.note_refusal,
-        apply=ladder.add_note,
-        outcome=lambda r, request: f"{r.incident_id}: note added by {request.responder}",
-        positional=("text",),
-    ),
-    Action(
-        name="change_severity",
-        command="severity",
-        help="raise or lower the severity",
-        request=SeverityRequest,
-        refusal=permissions.severity_refusal,
-        apply=ladder.change_severity,
-        outcome=lambda r, _: f"{r.incident_id} is now {r.severity.value} (tier {r.tier_name})",
-        positional=("severity",),
-    ),
-    Action(
-        name="reassign",
-        command="reassign",
-        help="hand your acknowledgement to another responder",
-        request=ReassignRequest,
-        refusal=permissions.reassign_refusal,
-        apply=ladder.reassign,
-        outcome=lambda r, _: f"{r.incident_id} now held by {r.acknowledged_by}",
-    ),
-    Action(
-        name="cancel",
-        command="cancel",
-        help="close a false alarm",
-        request=CancelRequest,
-        refusal=permissions.cancel_refusal,
-        apply=ladder.cancel,
-        outcome=lambda r, _: f"{r.incident_id} cancelled by {r.resolved_by}; {CLOSING}",
-    ),
+    Action("acknowledge", AcknowledgeRequest, permissions.acknowledge_refusal, ladder.acknowledge),
+    Action("resolve", ResolveRequest, permissions.resolve_refusal, ladder.resolve),
+    Action("escalate", EscalateRequest, permissions.escalate_refusal, ladder.escalate_now),
+    Action("note", NoteRequest, permissions.note_refusal, ladder.add_note),
+    Action("change_severity", SeverityRequest, permissions.severity_refusal, ladder.change_severity),
+    Action("reassign", ReassignRequest, permissions.reassign_refusal, ladder.reassign),
+    Action("cancel", CancelRequest, permissions.cancel_refusal, ladder.cancel),
 )
 """Every responder action, in the order front ends list them."""
 

@@ -31,15 +31,7 @@ from escalation.state import (
 )
 
 if TYPE_CHECKING:  # the requests live with the action table, which imports these transitions
-    from escalation.actions import (
-        AcknowledgeRequest,
-        CancelRequest,
-        EscalateRequest,
-        NoteRequest,
-        ReassignRequest,
-        ResolveRequest,
-        SeverityRequest,
-    )
+    from escalation import actions
 
 NOTIFY_TOTAL_LIMIT = timedelta(minutes=2)
 M = TypeVar("M", bound=BaseModel)
@@ -244,7 +236,7 @@ def _move_to(
 
 
 def acknowledge(
-    state: EscalationState, policy: EscalationPolicy, request: AcknowledgeRequest, now: datetime
+    state: EscalationState, policy: EscalationPolicy, request: actions.AcknowledgeRequest, now: datetime
 ) -> None:
     """Stop the ladder; the first acknowledgement is kept, as time to acknowledge counts it."""
     state.status = Status.ACKNOWLEDGED
@@ -281,29 +273,29 @@ def resolve_overdue(state: EscalationState, policy: EscalationPolicy, now: datet
     )
 
 
-def resolve(state: EscalationState, policy: EscalationPolicy, request: ResolveRequest, now: datetime) -> None:
-    state.status = Status.RESOLVED
-    state.resolved_by = request.responder
-    state.resolved_at = now
-    state.next_deadline = None
-    state.resolution = Resolution(summary=request.summary.strip(), root_cause=request.root_cause.strip())
-    _event(state, policy, now, EventKind.RESOLVED, actor=request.responder, note=state.resolution.summary)
+def resolve(
+    state: EscalationState, policy: EscalationPolicy, request: actions.ResolveRequest, now: datetime
+) -> None:
+    resolution = Resolution(summary=request.summary.strip(), root_cause=request.root_cause.strip())
+    _close(state, policy, Status.RESOLVED, request.responder, resolution, now)
 
 
 def escalate_now(
-    state: EscalationState, policy: EscalationPolicy, request: EscalateRequest, now: datetime
+    state: EscalationState, policy: EscalationPolicy, request: actions.EscalateRequest, now: datetime
 ) -> None:
     """Hand the incident to the next tier at once; that tier must acknowledge again."""
     step = Step(round=state.step.round, tier=state.step.tier + 1, phase=Phase.PRIMARY)
     _move_to(state, policy, step, now, actor=request.responder, reason=request.reason.strip())
 
 
-def add_note(state: EscalationState, policy: EscalationPolicy, request: NoteRequest, now: datetime) -> None:
+def add_note(
+    state: EscalationState, policy: EscalationPolicy, request: actions.NoteRequest, now: datetime
+) -> None:
     _event(state, policy, now, EventKind.NOTE, actor=request.responder, note=request.text.strip())
 
 
 def change_severity(
-    state: EscalationState, policy: EscalationPolicy, request: SeverityRequest, now: datetime
+    state: EscalationState, policy: EscalationPolicy, request: actions.SeverityRequest, now: datetime
 ) -> None:
     _rescale(state, policy, request.severity, now, actor=request.responder, reason=request.reason.strip())
 
@@ -337,7 +329,7 @@ def _rescale(
 
 
 def reassign(
-    state: EscalationState, policy: EscalationPolicy, request: ReassignRequest, now: datetime
+    state: EscalationState, policy: EscalationPolicy, request: actions.ReassignRequest, now: datetime
 ) -> None:
     _event(
         state,
@@ -357,14 +349,29 @@ def _hold(state: EscalationState, responder: str, tier: str) -> None:
     state.last_held_tier = tier
 
 
-def cancel(state: EscalationState, policy: EscalationPolicy, request: CancelRequest, now: datetime) -> None:
+def cancel(
+    state: EscalationState, policy: EscalationPolicy, request: actions.CancelRequest, now: datetime
+) -> None:
     """A false alarm: closed through the close-out with outcome ``cancelled``."""
-    state.status = Status.CANCELLED
-    state.resolved_by = request.responder
-    state.resolved_at = now
+    _close(
+        state, policy, Status.CANCELLED, request.responder, Resolution(summary=request.reason.strip()), now
+    )
+
+
+def _close(
+    state: EscalationState,
+    policy: EscalationPolicy,
+    outcome: Status,
+    by: str,
+    resolution: Resolution,
+    now: datetime,
+) -> None:
+    """Resolved or cancelled: the ladder stops and the close-out runs."""
+    state.status, state.resolved_by, state.resolved_at = outcome, by, now
     state.next_deadline = None
-    state.resolution = Resolution(summary=request.reason.strip())
-    _event(state, policy, now, EventKind.CANCELLED, actor=request.responder, note=state.resolution.summary)
+    state.resolution = resolution
+    kind = EventKind.RESOLVED if outcome is Status.RESOLVED else EventKind.CANCELLED
+    _event(state, policy, now, kind, actor=by, note=resolution.summary)
 
 
 def repeat_occurrence(

@@ -19,15 +19,7 @@ from escalation.models import EscalationPolicy
 from escalation.state import EscalationState, OccurrenceRequest, Status
 
 if TYPE_CHECKING:  # the requests live with the action table, which imports these rules
-    from escalation.actions import (
-        AcknowledgeRequest,
-        CancelRequest,
-        EscalateRequest,
-        NoteRequest,
-        ReassignRequest,
-        ResolveRequest,
-        SeverityRequest,
-    )
+    from escalation import actions
 
 
 def _tier_targets(policy: EscalationPolicy, tiers: range) -> list[str]:
@@ -60,6 +52,11 @@ def _who(
     return f"{responder} may not {action} at tier {tier}; ask one of: {', '.join(allowed)}"
 
 
+def _steer(state: EscalationState, policy: EscalationPolicy, responder: str, action: str) -> str | None:
+    """Steering belongs to the holder and to the current and higher tiers."""
+    return _who(responder, action, may_steer(state, policy), state, policy)
+
+
 def _closed(state: EscalationState) -> str | None:
     if state.status in (Status.RESOLVED, Status.CANCELLED):
         return f"the incident is already {state.status.value} by {state.resolved_by}"
@@ -81,7 +78,7 @@ def _blank(text: str, field: str, flag: str) -> str | None:
 
 
 def acknowledge_refusal(
-    state: EscalationState, policy: EscalationPolicy, request: AcknowledgeRequest
+    state: EscalationState, policy: EscalationPolicy, request: actions.AcknowledgeRequest
 ) -> str | None:
     if closed := _closed(state):
         return f"{closed}; nothing to acknowledge"
@@ -95,17 +92,16 @@ def acknowledge_refusal(
     )
 
 
-def resolve_refusal(state: EscalationState, policy: EscalationPolicy, request: ResolveRequest) -> str | None:
-    return (
-        _closed(state)
-        or _blank(request.summary, "summary", "say in a sentence what fixed it (--summary TEXT)")
-        or _too_long(request.root_cause, "root cause")
-        or _who(request.responder, "resolve", may_steer(state, policy), state, policy)
-    )
+def resolve_refusal(
+    state: EscalationState, policy: EscalationPolicy, request: actions.ResolveRequest
+) -> str | None:
+    summary = _blank(request.summary, "summary", "say in a sentence what fixed it (--summary TEXT)")
+    root_cause = _too_long(request.root_cause, "root cause")
+    return _closed(state) or summary or root_cause or _steer(state, policy, request.responder, "resolve")
 
 
 def escalate_refusal(
-    state: EscalationState, policy: EscalationPolicy, request: EscalateRequest
+    state: EscalationState, policy: EscalationPolicy, request: actions.EscalateRequest
 ) -> str | None:
     if closed := _closed(state):
         return closed
@@ -114,33 +110,31 @@ def escalate_refusal(
             f"tier {policy.tiers[-1].name} is the last tier of policy {policy.name!r}; "
             "there is no higher tier to hand it to"
         )
-    return _blank(request.reason, "reason", "say why it needs the next tier (--reason TEXT)") or _who(
-        request.responder, "escalate", may_steer(state, policy), state, policy
-    )
+    reason = _blank(request.reason, "reason", "say why it needs the next tier (--reason TEXT)")
+    return reason or _steer(state, policy, request.responder, "escalate")
 
 
-def note_refusal(state: EscalationState, policy: EscalationPolicy, request: NoteRequest) -> str | None:
-    return (
-        _closed(state)
-        or _blank(request.text, "note", "write what was tried or learned")
-        or _who(request.responder, "add notes", sorted(policy.responders()), state, policy)
-    )
+def note_refusal(
+    state: EscalationState, policy: EscalationPolicy, request: actions.NoteRequest
+) -> str | None:
+    text = _blank(request.text, "note", "write what was tried or learned")
+    everyone = sorted(policy.responders())
+    return _closed(state) or text or _who(request.responder, "add notes", everyone, state, policy)
 
 
 def severity_refusal(
-    state: EscalationState, policy: EscalationPolicy, request: SeverityRequest
+    state: EscalationState, policy: EscalationPolicy, request: actions.SeverityRequest
 ) -> str | None:
     if closed := _closed(state):
         return closed
     if request.severity is state.severity:
         return f"the incident is already {state.severity.value}; pick another severity"
-    return _blank(request.reason, "reason", "say why the severity changes (--reason TEXT)") or _who(
-        request.responder, "change the severity", may_steer(state, policy), state, policy
-    )
+    reason = _blank(request.reason, "reason", "say why the severity changes (--reason TEXT)")
+    return reason or _steer(state, policy, request.responder, "change the severity")
 
 
 def reassign_refusal(
-    state: EscalationState, policy: EscalationPolicy, request: ReassignRequest
+    state: EscalationState, policy: EscalationPolicy, request: actions.ReassignRequest
 ) -> str | None:
     if closed := _closed(state):
         return closed
@@ -153,15 +147,14 @@ def reassign_refusal(
             f"{request.to!r} is not a target of policy {policy.name!r}; "
             f"hand it to one of: {', '.join(sorted(policy.responders()))}"
         )
-    return _who(request.responder, "reassign", may_steer(state, policy), state, policy)
+    return _steer(state, policy, request.responder, "reassign")
 
 
-def cancel_refusal(state: EscalationState, policy: EscalationPolicy, request: CancelRequest) -> str | None:
-    return (
-        _closed(state)
-        or _blank(request.reason, "reason", "say why this is a false alarm (--reason TEXT)")
-        or _who(request.responder, "cancel", may_steer(state, policy), state, policy)
-    )
+def cancel_refusal(
+    state: EscalationState, policy: EscalationPolicy, request: actions.CancelRequest
+) -> str | None:
+    reason = _blank(request.reason, "reason", "say why this is a false alarm (--reason TEXT)")
+    return _closed(state) or reason or _steer(state, policy, request.responder, "cancel")
 
 
 def occurrence_refusal(

@@ -42,18 +42,18 @@ async def _climb_exhaust_ack_resolve(env: WorkflowEnvironment, client: Client) -
     handle = await client.start_workflow(EscalationWorkflow.run, start_input(policy(repeat=1)),
                                          id="incident-replay-climb", task_queue=QUEUE)  # fmt: skip
     await env.sleep(timedelta(hours=4))
-    await handle.execute_update(EscalationWorkflow.acknowledge, AcknowledgeRequest(responder="sam"))
-    await handle.execute_update(EscalationWorkflow.resolve, ResolveRequest(responder="sam", summary="done"))
+    await handle.execute_update("acknowledge", AcknowledgeRequest(responder="sam"))
+    await handle.execute_update("resolve", ResolveRequest(responder="sam", summary="done"))
     return handle
 
 
 async def _resolve_deadline_then_signals(env: WorkflowEnvironment, client: Client) -> WorkflowHandle:
     handle = await client.start_workflow(EscalationWorkflow.run, start_input(policy(resolve_deadline="1h")),
                                          id="incident-replay-deadline", task_queue=QUEUE)  # fmt: skip
-    await handle.execute_update(EscalationWorkflow.acknowledge, AcknowledgeRequest(responder="ana"))
+    await handle.execute_update("acknowledge", AcknowledgeRequest(responder="ana"))
     await env.sleep(timedelta(minutes=70))
-    await handle.signal(EscalationWorkflow.acknowledge_signal, AcknowledgeRequest(responder="sofia"))
-    await handle.signal(EscalationWorkflow.resolve_signal, ResolveRequest(responder="sofia", summary="ok"))
+    await handle.signal("acknowledge", AcknowledgeRequest(responder="sofia"))
+    await handle.signal("resolve", ResolveRequest(responder="sofia", summary="ok"))
     return handle
 
 
@@ -83,8 +83,8 @@ async def _notes_until_continue_as_new(env: WorkflowEnvironment, client: Client)
         EscalationWorkflow.run, start, id="incident-replay-long", task_queue=QUEUE
     )
     for n in range(40):
-        await handle.execute_update(EscalationWorkflow.note, NoteRequest(responder="ana", text=f"note {n}"))
-    await handle.execute_update(EscalationWorkflow.resolve, ResolveRequest(responder="ana", summary="done"))
+        await handle.execute_update("note", NoteRequest(responder="ana", text=f"note {n}"))
+    await handle.execute_update("resolve", ResolveRequest(responder="ana", summary="done"))
     await handle.result()
     return client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
 
@@ -134,9 +134,9 @@ async def _escalate_now_during_a_slow_page(env: WorkflowEnvironment, client: Cli
                 EscalationWorkflow.run, start_input(), id="incident-replay-slow-page", task_queue=queue
             )
             await slow.frontline_paged.wait()
-            await handle.execute_update(EscalationWorkflow.escalate, escalate)
+            await handle.execute_update("escalate", escalate)
             await slow.next_tier_paged.wait()
-            await handle.execute_update(EscalationWorkflow.resolve, resolve)
+            await handle.execute_update("resolve", resolve)
             slow.release.set()
             await handle.result()
     return handle

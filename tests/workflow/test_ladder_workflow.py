@@ -10,7 +10,6 @@ from escalation.models import Severity
 from escalation.state import EventKind, Status
 from tests.support import incident, policy, start_input
 from tests.workflow.conftest import Ladder, notified
-from workflows.escalation import EscalationWorkflow
 
 
 async def test_acknowledged_at_first_tier_stops_the_ladder(ladder: Ladder) -> None:
@@ -137,7 +136,7 @@ async def test_signals_acknowledge_and_ignore_refused_senders(ladder: Ladder) ->
     acks = [e for e in view.timeline if e.kind is EventKind.ACKNOWLEDGED]
     assert [(e.actor, e.note) for e in acks] == [("ben", "on it")]
 
-    await handle.signal(EscalationWorkflow.resolve_signal, {"responder": "ben", "summary": "fixed"})
+    await handle.signal("resolve", {"responder": "ben", "summary": "fixed"})
     record = await handle.result()
     assert record.resolved_by == "ben"
 

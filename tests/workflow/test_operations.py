@@ -174,7 +174,7 @@ async def test_cancel_closes_out_as_a_false_alarm(ladder: Ladder) -> None:
 
 async def test_signals_carry_every_operation(ladder: Ladder) -> None:
     handle = await ladder.start(start_input())
-    await handle.signal(EscalationWorkflow.note_signal, NoteRequest(responder="ana", text="looking"))
+    await handle.signal("note", NoteRequest(responder="ana", text="looking"))
     await handle.signal("note", {"responder": "mallory", "text": "ignored"})
     await handle.signal("escalate", {"responder": "ana", "reason": "need a supervisor"})
     await handle.signal("change_severity", {"responder": "sofia", "severity": "SEV3", "reason": "minor"})
