@@ -47,9 +47,7 @@ async def test_the_ladder_keeps_climbing_after_continue_as_new(
             EscalationWorkflow.run, start, id=f"incident-{queue}", task_queue=queue
         )
         for n in range(40):
-            await handle.execute_update(
-                EscalationWorkflow.note, NoteRequest(responder="ana", text=f"note {n}")
-            )
+            await handle.execute_update("note", NoteRequest(responder="ana", text=f"note {n}"))
         assert (await handle.describe()).run_id != handle.first_execution_run_id
 
         view: StatusView | None = None
@@ -80,9 +78,7 @@ async def test_the_web_ui_still_shows_the_headline_and_report_after_continue_as_
             static_details=report_markdown(incident()),
         )
         for n in range(40):
-            await handle.execute_update(
-                EscalationWorkflow.note, NoteRequest(responder="ana", text=f"note {n}")
-            )
+            await handle.execute_update("note", NoteRequest(responder="ana", text=f"note {n}"))
         described = await handle.describe()
         assert described.run_id != handle.first_execution_run_id
         assert await described.static_summary() is None, "continue-as-new cannot carry it"
