@@ -23,8 +23,9 @@ up: $(BIN)/.installed
 inbox: $(BIN)/.installed
 	$(BIN)/escalate inbox
 
-## test: lint, then every test (unit, time-skipping workflow, end-to-end, replay)
+## test: lint and import contracts, then every test (unit, time-skipping workflow, end-to-end, replay)
 test: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest

@@ -20,16 +20,24 @@ from temporalio.worker import Worker
 
 from activities.close_out import CloseOut
 from activities.notify import Notifier
-from escalation.config import Config, ConfigError, load_config
-from escalation.connection import ConnectionProblem, connect, ensure_search_attributes
-from escalation.logs import configure_logging
-from escalation.records import RecordStore
+from activities.pages import load_worker_config
+from activities.records import RecordStore
+from escalation.config import Config, ConfigError
 from escalation.settings import DEFAULT_UI_URL, Settings
+from starter.connection import TemporalConnectionError, connect, ensure_search_attributes
+from starter.logs import configure_logging
 from workflows.escalation import EscalationWorkflow
 
 
-def build_worker(client: Client, task_queue: str, config: Config, store: RecordStore, *,
-                 ui_url: str = DEFAULT_UI_URL, env: Mapping[str, str] | None = None) -> Worker:  # fmt: skip
+def build_worker(
+    client: Client,
+    task_queue: str,
+    config: Config,
+    store: RecordStore,
+    *,
+    ui_url: str = DEFAULT_UI_URL,
+    env: Mapping[str, str] | None = None,
+) -> Worker:
     """The one place that decides which workflows and activities a worker runs.
 
     ``env`` holds the channels' secrets (default: this process's environment).
@@ -43,8 +51,8 @@ def build_worker(client: Client, task_queue: str, config: Config, store: RecordS
     )
 
 
-async def serve(settings: Settings) -> None:
-    config = load_config(settings.config_dir)
+async def run_worker(settings: Settings) -> None:
+    config = load_worker_config(settings.config_dir)
     client = await connect()
     await ensure_search_attributes(client)
     log = structlog.get_logger().bind(task_queue=settings.task_queue, namespace=client.namespace)
@@ -62,8 +70,8 @@ async def serve(settings: Settings) -> None:
 def main() -> None:
     configure_logging()
     try:
-        asyncio.run(serve(Settings.from_env()))
-    except (ConfigError, ConnectionProblem) as error:
+        asyncio.run(run_worker(Settings.from_env()))
+    except (ConfigError, TemporalConnectionError) as error:
         print(f"worker: {error}", file=sys.stderr)
         sys.exit(2)
 

@@ -7,7 +7,7 @@ import asyncio
 import structlog
 from temporalio import activity
 
-from escalation.records import RecordStore
+from activities.records import RecordStore
 from escalation.state import CLOSE_OUT_ACTIVITY, EscalationRecord
 
 

@@ -18,17 +18,18 @@ import structlog
 from temporalio import activity
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
-from activities.channels.base import DeliveryFailed, Message, Sender
+from activities.channels.base import DeliveryError, Message, Sender
 from activities.channels.console import ConsoleSender
 from activities.channels.email import EmailSender
 from activities.channels.slack import SlackSender
 from activities.channels.twilio import TwilioSender
 from activities.channels.webhook import Endpoint, WebhookSender
+from activities.contact_routing import Send, plan
+from activities.pages import Page, PageTemplateError, PageTemplates, Recipient
 from escalation.channel_settings import USERNAME_PATH, ChannelSettings
 from escalation.config import CHANNELS_FILE, Config, ConfigError
-from escalation.contact_routing import Send, plan
 from escalation.models import Channel
-from escalation.pages import Page, Recipient, web_ui_url
+from escalation.reports import web_ui_url
 from escalation.state import NOTIFY_ACTIVITY, Delivery, NotifyRequest, NotifyResult
 
 MAX_ATTEMPTS = 4
@@ -39,7 +40,7 @@ MIN_REDACTED_LENGTH = 6
 
 
 def _worth_retrying(error: BaseException) -> bool:
-    return isinstance(error, DeliveryFailed) and error.retry
+    return isinstance(error, DeliveryError) and error.retry
 
 
 class Notifier:
@@ -59,10 +60,14 @@ class Notifier:
         )
 
     def _build_senders(self, config: Config, env: Mapping[str, str]) -> dict[Channel, Sender]:
-        settings, roster, templates = config.channels, config.roster, config.templates
+        settings, roster = config.channels, config.roster
         senders: dict[Channel, Sender] = {Channel.CONSOLE: ConsoleSender()}
-        if templates is None:
+        if not (settings.email or settings.twilio or settings.slack or settings.webhooks):
             return senders
+        try:
+            templates = PageTemplates(config.directory / settings.templates)
+        except PageTemplateError as error:
+            raise ConfigError(error.problems) from None
         if settings.email:
             senders[Channel.EMAIL] = EmailSender(settings.email, env, roster, templates)
         if settings.twilio:
@@ -106,9 +111,11 @@ class Notifier:
     @activity.defn(name=NOTIFY_ACTIVITY)
     async def notify(self, request: NotifyRequest) -> NotifyResult:
         log = structlog.get_logger().bind(
-            incident_id=request.incident_id, tier=request.tier_name, phase=request.phase.value,
+            incident_id=request.incident_id,
+            tier=request.tier_name,
+            phase=request.phase.value,
             idempotency_key=request.idempotency_key,
-        )  # fmt: skip
+        )
         sends, refused = plan(
             self._roster, self._settings, request.targets, request.severity, request.channels
         )
@@ -138,9 +145,12 @@ class Notifier:
                 )
         for delivery in deliveries:
             (log.info if delivery.delivered else log.warning)(
-                "delivery", responder=delivery.responder, channel=delivery.channel,
-                delivered=delivery.delivered, detail=delivery.detail,
-            )  # fmt: skip
+                "delivery",
+                responder=delivery.responder,
+                channel=delivery.channel,
+                delivered=delivery.delivered,
+                detail=delivery.detail,
+            )
         return NotifyResult(deliveries=deliveries)
 
     def _message(self, request: NotifyRequest, send: Send) -> Message:
@@ -160,8 +170,9 @@ class Notifier:
         )
         return Message(send=send, key=key, page=page)
 
-    async def _deliver(self, request: NotifyRequest, send: Send, deadline: float,
-                       delivered: set[str]) -> tuple[bool, str]:  # fmt: skip
+    async def _deliver(
+        self, request: NotifyRequest, send: Send, deadline: float, delivered: set[str]
+    ) -> tuple[bool, str]:
         """Send one message with retries until it is delivered, refused for good, or out of time."""
         if send.key(request.idempotency_key) in delivered:
             return True, ""
@@ -180,10 +191,10 @@ class Notifier:
                         attempts += 1
                         try:
                             await sender.send(message)
-                        except DeliveryFailed as error:
+                        except DeliveryError as error:
                             last_failure = error.reason
                             raise
-        except DeliveryFailed as error:
+        except DeliveryError as error:
             outcome = "gave up" if error.retry else "refused"
             return False, self.redact(f"{error.reason} ({outcome} after {_attempts(attempts)})")
         except TimeoutError:

@@ -10,7 +10,7 @@ import difflib
 import re
 import types
 import typing
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -20,7 +20,6 @@ from pydantic import BaseModel, ValidationError
 
 from escalation.channel_settings import ENV_NAME_PATTERN, ChannelSettings
 from escalation.models import IDENTIFIER_PATTERN, PATTERN_HINTS, EscalationPolicy, Roster, Routing, Severity
-from escalation.pages import PageTemplates, TemplateProblem
 
 ROSTER_FILE = "roster.yaml"
 ROUTING_FILE = "routing.yaml"
@@ -45,8 +44,6 @@ class Config:
     policies: dict[str, EscalationPolicy]
     routing: Routing
     channels: ChannelSettings
-    templates: PageTemplates | None
-    """Loaded with ``channels.yaml``: only the channels set up there need templates."""
 
     def policy_for(self, service: str, severity: Severity, override: str | None = None) -> EscalationPolicy:
         """The policy an incident runs under: an explicit choice, else the routing table's."""
@@ -155,7 +152,7 @@ _FRIENDLY = {
 }
 
 
-def describe(error: ValidationError, model: type[BaseModel], source: str) -> list[str]:
+def validation_problems(error: ValidationError, model: type[BaseModel], source: str) -> list[str]:
     """Turn pydantic's errors into 'file: field.path: problem; fix' lines."""
     lines = []
     for item in error.errors(include_url=False):
@@ -186,7 +183,7 @@ def _parse(model: type[M], data: object, source: str, problems: list[str]) -> M 
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        problems.extend(describe(error, model, source))
+        problems.extend(validation_problems(error, model, source))
         return None
 
 
@@ -298,14 +295,6 @@ def _check_channels(
                         problems.append(f"{path}: tiers[{t}].channels: {target}: {reason}")
 
 
-def _load_templates(directory: Path, channels: ChannelSettings, problems: list[str]) -> PageTemplates | None:
-    try:
-        return PageTemplates(directory / channels.templates)
-    except TemplateProblem as error:
-        problems.extend(error.problems)
-        return None
-
-
 def _check_routes(routing: Routing, found: set[str], source: str, problems: list[str]) -> None:
     known = ", ".join(sorted(found)) or "(none defined)"
     refs = [("default", routing.default)] + [
@@ -316,16 +305,21 @@ def _check_routes(routing: Routing, found: set[str], source: str, problems: list
             problems.append(f"{source}: {path}: policy {name!r} does not exist; use one of: {known}")
 
 
+ChannelCheck = Callable[[Path, ChannelSettings], list[str]]
+"""A check of ``channels.yaml`` that needs more than the domain, run by the side that owns it
+(the worker renders the page templates): it returns problem lines, reported with the rest."""
+
+
 def _load_channels(
-    directory: Path, problems: list[str]
-) -> tuple[ChannelSettings, PageTemplates | None] | None:
-    """``channels.yaml`` with its files resolved against the directory, and its templates.
+    directory: Path, problems: list[str], checks: Sequence[ChannelCheck]
+) -> ChannelSettings | None:
+    """``channels.yaml`` with its files resolved against the directory, checked by ``checks``.
 
     Without the file only the console is set up. None when the file is invalid.
     """
     path = directory / CHANNELS_FILE
     if not path.exists():
-        return ChannelSettings(), None
+        return ChannelSettings()
     channels = _load_file(path, ChannelSettings, problems)
     if channels is None:
         return None
@@ -338,10 +332,14 @@ def _load_channels(
         channels = channels.model_copy(
             update={"email": channels.email.model_copy(update={"ca_file": ca_file})}
         )
-    return channels, _load_templates(directory, channels, problems)
+    for check in checks:
+        problems.extend(check(directory, channels))
+    return channels
 
 
-def load_config(directory: Path, *, with_channels: bool = True) -> Config:
+def load_config(
+    directory: Path, *, with_channels: bool = True, channel_checks: Sequence[ChannelCheck] = ()
+) -> Config:
     """Load and cross-check the whole directory; raise ConfigError listing every problem.
 
     Clients that only open incidents skip ``channels.yaml`` (``with_channels=False``): it is the
@@ -359,21 +357,19 @@ def load_config(directory: Path, *, with_channels: bool = True) -> Config:
     routing = _load_file(directory / ROUTING_FILE, Routing, problems)
     files = _load_policies(directory, problems)
     policies = files.valid
-    loaded = _load_channels(directory, problems) if with_channels else (ChannelSettings(), None)
+    channels = _load_channels(directory, problems, channel_checks) if with_channels else ChannelSettings()
     if roster is not None:
         _check_targets(files.raw, roster, problems)
-        if with_channels and loaded is not None:
-            _check_channels(policies, roster, loaded[0], str(directory / ROSTER_FILE), problems)
+        if with_channels and channels is not None:
+            _check_channels(policies, roster, channels, str(directory / ROSTER_FILE), problems)
     if routing is not None:
         _check_routes(routing, files.found, str(directory / ROUTING_FILE), problems)
-    if problems or roster is None or routing is None or loaded is None:
+    if problems or roster is None or routing is None or channels is None:
         raise ConfigError(problems)
-    channels, templates = loaded
     return Config(
         directory=directory,
         roster=roster,
         routing=routing,
         policies={name: policy for name, (policy, _) in policies.items()},
         channels=channels,
-        templates=templates,
     )

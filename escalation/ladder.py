@@ -8,31 +8,33 @@ so every rule is unit- and property-testable on its own.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, TypeVar
+
+from pydantic import BaseModel
 
 from escalation.durations import MINIMUM, format_duration
 from escalation.models import EscalationPolicy, Severity
 from escalation.state import (
-    AcknowledgeRequest,
     ActionResult,
-    CancelRequest,
-    EscalateRequest,
     EscalationInput,
     EscalationRecord,
     EscalationState,
     EventKind,
-    NoteRequest,
     NotifyResult,
     OccurrenceRequest,
     Phase,
-    ReassignRequest,
     Resolution,
-    ResolveRequest,
-    SeverityRequest,
     Status,
     StatusView,
     Step,
     TimelineEvent,
 )
+
+if TYPE_CHECKING:  # the requests live with the action table, which imports these transitions
+    from escalation import actions
+
+NOTIFY_TOTAL_LIMIT = timedelta(minutes=2)
+M = TypeVar("M", bound=BaseModel)
 
 # --- decisions -----------------------------------------------------------------------
 
@@ -81,6 +83,16 @@ def wait_time(policy: EscalationPolicy, severity: Severity, step: Step) -> timed
     base = tier.ack_timeout if step.phase is Phase.PRIMARY else tier.effective_backup_timeout
     scaled = timedelta(seconds=round(base.total_seconds() * policy.rule(severity).timeout_scale))
     return max(scaled, MINIMUM)
+
+
+def notify_budget(wait: timedelta) -> timedelta:
+    """Total time a page may take, retries included: half the step's wait, so it never stalls it."""
+    return min(max(wait / 2, MINIMUM), NOTIFY_TOTAL_LIMIT)
+
+
+def delivery_bound(budget: timedelta) -> timedelta:
+    """What the notify activity spends on deliveries, leaving a fifth of the budget to report back."""
+    return budget * 4 / 5
 
 
 def idempotency_key(incident_id: str, escalation_id: str, step: Step, page: int) -> str:
@@ -194,8 +206,14 @@ def time_out(state: EscalationState, policy: EscalationPolicy, now: datetime, re
     _move_to(state, policy, next_step(policy, state.severity, state.step), now)
 
 
-def _move_to(state: EscalationState, policy: EscalationPolicy, step: Step | None, now: datetime,
-             actor: str | None = None, reason: str = "") -> None:  # fmt: skip
+def _move_to(
+    state: EscalationState,
+    policy: EscalationPolicy,
+    step: Step | None,
+    now: datetime,
+    actor: str | None = None,
+    reason: str = "",
+) -> None:
     """Page a new step from now on (or mark the ladder spent); anyone holding it lets go."""
     state.next_deadline = None
     state.acknowledged_by = None
@@ -218,7 +236,7 @@ def _move_to(state: EscalationState, policy: EscalationPolicy, step: Step | None
 
 
 def acknowledge(
-    state: EscalationState, policy: EscalationPolicy, request: AcknowledgeRequest, now: datetime
+    state: EscalationState, policy: EscalationPolicy, request: actions.AcknowledgeRequest, now: datetime
 ) -> None:
     """Stop the ladder; the first acknowledgement is kept, as time to acknowledge counts it."""
     state.status = Status.ACKNOWLEDGED
@@ -255,53 +273,73 @@ def resolve_overdue(state: EscalationState, policy: EscalationPolicy, now: datet
     )
 
 
-def resolve(state: EscalationState, policy: EscalationPolicy, request: ResolveRequest, now: datetime) -> None:
-    state.status = Status.RESOLVED
-    state.resolved_by = request.responder
-    state.resolved_at = now
-    state.next_deadline = None
-    state.resolution = Resolution(summary=request.summary.strip(), root_cause=request.root_cause.strip())
-    _event(state, policy, now, EventKind.RESOLVED, actor=request.responder, note=state.resolution.summary)
+def resolve(
+    state: EscalationState, policy: EscalationPolicy, request: actions.ResolveRequest, now: datetime
+) -> None:
+    resolution = Resolution(summary=request.summary.strip(), root_cause=request.root_cause.strip())
+    _close(state, policy, Status.RESOLVED, request.responder, resolution, now)
 
 
-def escalate_now(state: EscalationState, policy: EscalationPolicy, request: EscalateRequest,
-                 now: datetime) -> None:  # fmt: skip
+def escalate_now(
+    state: EscalationState, policy: EscalationPolicy, request: actions.EscalateRequest, now: datetime
+) -> None:
     """Hand the incident to the next tier at once; that tier must acknowledge again."""
     step = Step(round=state.step.round, tier=state.step.tier + 1, phase=Phase.PRIMARY)
     _move_to(state, policy, step, now, actor=request.responder, reason=request.reason.strip())
 
 
-def add_note(state: EscalationState, policy: EscalationPolicy, request: NoteRequest, now: datetime) -> None:
+def add_note(
+    state: EscalationState, policy: EscalationPolicy, request: actions.NoteRequest, now: datetime
+) -> None:
     _event(state, policy, now, EventKind.NOTE, actor=request.responder, note=request.text.strip())
 
 
-def change_severity(state: EscalationState, policy: EscalationPolicy, request: SeverityRequest,
-                    now: datetime) -> None:  # fmt: skip
+def change_severity(
+    state: EscalationState, policy: EscalationPolicy, request: actions.SeverityRequest, now: datetime
+) -> None:
+    _rescale(state, policy, request.severity, now, actor=request.responder, reason=request.reason.strip())
+
+
+def _rescale(
+    state: EscalationState, policy: EscalationPolicy, new: Severity, now: datetime, actor: str, reason: str
+) -> None:
     """Rescale what is left of the current wait; a raise may also move up to the severity's start tier.
 
     Lowering the severity never pages anyone new: it only lengthens the waits.
     """
-    old, new = state.severity, request.severity
+    old = state.severity
     ratio = policy.rule(new).timeout_scale / policy.rule(old).timeout_scale
     state.severity = new
     if state.next_deadline is not None:
         remaining = max(state.next_deadline - now, timedelta(0))
         state.next_deadline = now + max(remaining * ratio, MINIMUM)
-    _event(state, policy, now, EventKind.SEVERITY_CHANGED, actor=request.responder,
-           note=f"{old.value} -> {new.value}: {request.reason.strip()}")  # fmt: skip
-    raised = more_urgent(new, old)
+    note = f"{old.value} -> {new.value}: {reason}"
+    _event(state, policy, now, EventKind.SEVERITY_CHANGED, actor=actor, note=note)
     start = start_tier(policy, new)
-    if raised and state.status is Status.TRIGGERED and start > state.step.tier:
+    if more_urgent(new, old) and state.status is Status.TRIGGERED and start > state.step.tier:
         step = Step(round=state.step.round, tier=start, phase=Phase.PRIMARY)
-        reason = f"{new.value} starts at tier {policy.tiers[start].name}"
-        _move_to(state, policy, step, now, actor=request.responder, reason=reason)
+        _move_to(
+            state,
+            policy,
+            step,
+            now,
+            actor=actor,
+            reason=f"{new.value} starts at tier {policy.tiers[start].name}",
+        )
 
 
 def reassign(
-    state: EscalationState, policy: EscalationPolicy, request: ReassignRequest, now: datetime
+    state: EscalationState, policy: EscalationPolicy, request: actions.ReassignRequest, now: datetime
 ) -> None:
-    _event(state, policy, now, EventKind.REASSIGNED, actor=request.responder, targets=[request.to],
-           note=f"from {state.acknowledged_by} to {request.to}")  # fmt: skip
+    _event(
+        state,
+        policy,
+        now,
+        EventKind.REASSIGNED,
+        actor=request.responder,
+        targets=[request.to],
+        note=f"from {state.acknowledged_by} to {request.to}",
+    )
     _hold(state, request.to, tier_of(policy, request.to, len(policy.tiers) - 1))
 
 
@@ -311,64 +349,80 @@ def _hold(state: EscalationState, responder: str, tier: str) -> None:
     state.last_held_tier = tier
 
 
-def cancel(state: EscalationState, policy: EscalationPolicy, request: CancelRequest, now: datetime) -> None:
+def cancel(
+    state: EscalationState, policy: EscalationPolicy, request: actions.CancelRequest, now: datetime
+) -> None:
     """A false alarm: closed through the close-out with outcome ``cancelled``."""
-    state.status = Status.CANCELLED
-    state.resolved_by = request.responder
-    state.resolved_at = now
+    _close(
+        state, policy, Status.CANCELLED, request.responder, Resolution(summary=request.reason.strip()), now
+    )
+
+
+def _close(
+    state: EscalationState,
+    policy: EscalationPolicy,
+    outcome: Status,
+    by: str,
+    resolution: Resolution,
+    now: datetime,
+) -> None:
+    """Resolved or cancelled: the ladder stops and the close-out runs."""
+    state.status, state.resolved_by, state.resolved_at = outcome, by, now
     state.next_deadline = None
-    state.resolution = Resolution(summary=request.reason.strip())
-    _event(state, policy, now, EventKind.CANCELLED, actor=request.responder, note=state.resolution.summary)
+    state.resolution = resolution
+    kind = EventKind.RESOLVED if outcome is Status.RESOLVED else EventKind.CANCELLED
+    _event(state, policy, now, kind, actor=by, note=resolution.summary)
 
 
-def repeat_occurrence(state: EscalationState, policy: EscalationPolicy, request: OccurrenceRequest,
-                      now: datetime) -> None:  # fmt: skip
+def repeat_occurrence(
+    state: EscalationState, policy: EscalationPolicy, request: OccurrenceRequest, now: datetime
+) -> None:
     """The same incident was triggered again while open: count it, page nobody.
 
     Back-to-back repeats (a flapping alert) keep only the latest in the timeline, so the state
-    stays small; ``occurrences`` keeps the count.
+    stays small; ``occurrences`` keeps the count. A repeat at a more urgent severity raises it.
     """
     state.occurrences += 1
     if state.timeline[-1].kind is EventKind.REPEATED:
         state.timeline.pop()
     source = f" from {request.source}" if request.source else ""
     _event(state, policy, now, EventKind.REPEATED, note=f"occurrence {state.occurrences}{source}")
+    if request.severity and more_urgent(request.severity, state.severity):
+        actor, reason = request.source or "trigger", "triggered again at a more urgent severity"
+        _rescale(state, policy, request.severity, now, actor=actor, reason=reason)
 
 
 # --- read models ---------------------------------------------------------------------
 
 
+def _read_model(model: type[M], state: EscalationState, **computed: object) -> M:
+    """``model`` from the fields it shares by name with the state, plus those computed here."""
+    shared = {
+        name: getattr(state, name) for name in model.model_fields if name in EscalationState.model_fields
+    }
+    return model(**(shared | computed))
+
+
+def _position(incident_id: str, policy: EscalationPolicy, state: EscalationState) -> dict[str, object]:
+    """Where the escalation stands, in the words every read model uses."""
+    paging = targets(policy, state.step) if state.status is Status.TRIGGERED else []
+    return {"incident_id": incident_id, "tier_name": policy.tiers[state.step.tier].name, "paging": paging}
+
+
 def view(incident_id: str, start: EscalationInput, state: EscalationState) -> StatusView:
-    policy, step = start.policy, state.step
-    paging = targets(policy, step) if state.status is Status.TRIGGERED else []
-    return StatusView(
-        incident_id=incident_id,
-        status=state.status,
-        severity=state.severity,
-        tier_name=policy.tiers[step.tier].name,
-        phase=step.phase,
-        round=step.round,
-        paging=paging,
-        occurrences=state.occurrences,
-        next_deadline=state.next_deadline,
-        acknowledged_by=state.acknowledged_by,
-        acknowledged_at=state.acknowledged_at,
-        resolved_by=state.resolved_by,
-        resolved_at=state.resolved_at,
-        resolution=state.resolution,
+    return _read_model(
+        StatusView,
+        state,
+        **_position(incident_id, start.policy, state),
+        phase=state.step.phase,
+        round=state.step.round,
         policy=start.policy_ref,
         incident=start.incident,
-        timeline=list(state.timeline),
-        omitted_events=state.omitted_events,
     )
 
 
 def summary(incident_id: str, start: EscalationInput, state: EscalationState) -> ActionResult:
-    full = view(incident_id, start, state)
-    return ActionResult(
-        incident_id=incident_id, status=full.status, severity=full.severity, tier_name=full.tier_name,
-        paging=full.paging, acknowledged_by=full.acknowledged_by, resolved_by=full.resolved_by,
-    )  # fmt: skip
+    return _read_model(ActionResult, state, **_position(incident_id, start.policy, state))
 
 
 def _seconds_between(start: datetime, end: datetime | None) -> float | None:
@@ -376,23 +430,14 @@ def _seconds_between(start: datetime, end: datetime | None) -> float | None:
 
 
 def record(incident_id: str, start: EscalationInput, state: EscalationState) -> EscalationRecord:
-    return EscalationRecord(
+    return _read_model(
+        EscalationRecord,
+        state,
         incident_id=incident_id,
         incident=start.incident,
-        severity=state.severity,
         policy=start.policy_ref,
         outcome=state.status,
-        triggered_at=state.triggered_at,
-        acknowledged_at=state.acknowledged_at,
         acknowledged_by=state.first_acknowledged_by,
-        acknowledged_tier=state.acknowledged_tier,
-        last_held_by=state.last_held_by,
-        last_held_tier=state.last_held_tier,
-        resolved_at=state.resolved_at,
-        resolved_by=state.resolved_by,
-        resolution=state.resolution,
         time_to_acknowledge_seconds=_seconds_between(state.triggered_at, state.acknowledged_at),
         time_to_resolve_seconds=_seconds_between(state.triggered_at, state.resolved_at),
-        timeline=list(state.timeline),
-        omitted_events=state.omitted_events,
     )

@@ -32,8 +32,9 @@ from escalation.durations import Duration
 IDENTIFIER_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 PHONE_PATTERN = r"^\+[1-9][0-9]{6,14}$"
 SLACK_MEMBER_PATTERN = r"^[A-Z0-9]{5,20}$"
+IDENTIFIER_HINT = "use lower-case letters, digits, '.', '_' or '-' (for example 'checkout-api')"
 PATTERN_HINTS = {
-    IDENTIFIER_PATTERN: "use lower-case letters, digits, '.', '_' or '-' (for example 'checkout-api')",
+    IDENTIFIER_PATTERN: IDENTIFIER_HINT,
     PHONE_PATTERN: "write the number in E.164: '+', country code and number, no spaces (e.g. '+15550100101')",
     SLACK_MEMBER_PATTERN: "use the Slack member id (e.g. 'U024BE7LH'), not the @name",
 }
@@ -41,6 +42,14 @@ PATTERN_HINTS = {
 
 Identifier = Annotated[str, StringConstraints(strip_whitespace=True, pattern=IDENTIFIER_PATTERN)]
 """Ids of responders, services, policies and tiers: lower-case letters, digits, ``.``, ``_``, ``-``."""
+
+
+def service_id(text: str) -> str:
+    """``text`` as a service id, or a ValueError saying what to write (for filters typed by people)."""
+    try:
+        return TypeAdapter(Identifier).validate_python(text)
+    except ValidationError:
+        raise ValueError(f"{text!r} is not a service id; {IDENTIFIER_HINT}") from None
 
 
 class Severity(StrEnum):
@@ -64,6 +73,9 @@ class Channel(StrEnum):
 
 
 class Strict(BaseModel):
+    """The base of every model, configuration and wire message alike: unknown keys are errors
+    (a typo never passes silently) and values are immutable."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

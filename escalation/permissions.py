@@ -13,39 +13,33 @@ the signal, so a bad fire-and-forget call never changes an escalation.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from escalation.models import EscalationPolicy
-from escalation.state import (
-    AcknowledgeRequest,
-    CancelRequest,
-    EscalateRequest,
-    EscalationState,
-    NoteRequest,
-    OccurrenceRequest,
-    ReassignRequest,
-    ResolveRequest,
-    SeverityRequest,
-    Status,
-)
+from escalation.state import EscalationState, OccurrenceRequest, Status
+
+if TYPE_CHECKING:  # the requests live with the action table, which imports these rules
+    from escalation import actions
 
 
 def _tier_targets(policy: EscalationPolicy, tiers: range) -> list[str]:
     return list(dict.fromkeys(t for i in tiers for t in (*policy.tiers[i].primary, *policy.tiers[i].backup)))
 
 
-def may_acknowledge(policy: EscalationPolicy, state: EscalationState) -> list[str]:
+def may_acknowledge(state: EscalationState, policy: EscalationPolicy) -> list[str]:
     """Targets of every tier up to the highest the ladder has paged."""
     return _tier_targets(policy, range(max(state.step.tier, state.highest_tier) + 1))
 
 
-def may_steer(policy: EscalationPolicy, state: EscalationState) -> list[str]:
+def may_steer(state: EscalationState, policy: EscalationPolicy) -> list[str]:
     """The acknowledger, then everyone on the current tier and above."""
     holder = [state.acknowledged_by] if state.acknowledged_by else []
     return list(dict.fromkeys([*holder, *_tier_targets(policy, range(state.step.tier, len(policy.tiers)))]))
 
 
-def _who(responder: str, action: str, allowed: Iterable[str], policy: EscalationPolicy,
-         state: EscalationState) -> str | None:  # fmt: skip
+def _who(
+    responder: str, action: str, allowed: Iterable[str], state: EscalationState, policy: EscalationPolicy
+) -> str | None:
     allowed = list(allowed)
     if responder in allowed:
         return None
@@ -56,6 +50,11 @@ def _who(responder: str, action: str, allowed: Iterable[str], policy: Escalation
         )
     tier = policy.tiers[state.step.tier].name
     return f"{responder} may not {action} at tier {tier}; ask one of: {', '.join(allowed)}"
+
+
+def _steer(state: EscalationState, policy: EscalationPolicy, responder: str, action: str) -> str | None:
+    """Steering belongs to the holder and to the current and higher tiers."""
+    return _who(responder, action, may_steer(state, policy), state, policy)
 
 
 def _closed(state: EscalationState) -> str | None:
@@ -78,8 +77,9 @@ def _blank(text: str, field: str, flag: str) -> str | None:
     return _too_long(text, field) if text.strip() else f"{field} is empty: {flag}"
 
 
-def acknowledge_refusal(policy: EscalationPolicy, state: EscalationState,
-                        request: AcknowledgeRequest) -> str | None:  # fmt: skip
+def acknowledge_refusal(
+    state: EscalationState, policy: EscalationPolicy, request: actions.AcknowledgeRequest
+) -> str | None:
     if closed := _closed(state):
         return f"{closed}; nothing to acknowledge"
     if state.status is Status.ACKNOWLEDGED:
@@ -88,21 +88,20 @@ def acknowledge_refusal(policy: EscalationPolicy, state: EscalationState,
             "ask them to hand it over or resolve it"
         )
     return _too_long(request.note, "note") or _who(
-        request.responder, "acknowledge", may_acknowledge(policy, state), policy, state
+        request.responder, "acknowledge", may_acknowledge(state, policy), state, policy
     )
 
 
-def resolve_refusal(policy: EscalationPolicy, state: EscalationState, request: ResolveRequest) -> str | None:
-    return (
-        _closed(state)
-        or _blank(request.summary, "summary", "say in a sentence what fixed it (--summary TEXT)")
-        or _too_long(request.root_cause, "root cause")
-        or _who(request.responder, "resolve", may_steer(policy, state), policy, state)
-    )
+def resolve_refusal(
+    state: EscalationState, policy: EscalationPolicy, request: actions.ResolveRequest
+) -> str | None:
+    summary = _blank(request.summary, "summary", "say in a sentence what fixed it (--summary TEXT)")
+    root_cause = _too_long(request.root_cause, "root cause")
+    return _closed(state) or summary or root_cause or _steer(state, policy, request.responder, "resolve")
 
 
 def escalate_refusal(
-    policy: EscalationPolicy, state: EscalationState, request: EscalateRequest
+    state: EscalationState, policy: EscalationPolicy, request: actions.EscalateRequest
 ) -> str | None:
     if closed := _closed(state):
         return closed
@@ -111,33 +110,31 @@ def escalate_refusal(
             f"tier {policy.tiers[-1].name} is the last tier of policy {policy.name!r}; "
             "there is no higher tier to hand it to"
         )
-    return _blank(request.reason, "reason", "say why it needs the next tier (--reason TEXT)") or _who(
-        request.responder, "escalate", may_steer(policy, state), policy, state
-    )
+    reason = _blank(request.reason, "reason", "say why it needs the next tier (--reason TEXT)")
+    return reason or _steer(state, policy, request.responder, "escalate")
 
 
-def note_refusal(policy: EscalationPolicy, state: EscalationState, request: NoteRequest) -> str | None:
-    return (
-        _closed(state)
-        or _blank(request.text, "note", "write what was tried or learned")
-        or _who(request.responder, "add notes", sorted(policy.responders()), policy, state)
-    )
+def note_refusal(
+    state: EscalationState, policy: EscalationPolicy, request: actions.NoteRequest
+) -> str | None:
+    text = _blank(request.text, "note", "write what was tried or learned")
+    everyone = sorted(policy.responders())
+    return _closed(state) or text or _who(request.responder, "add notes", everyone, state, policy)
 
 
 def severity_refusal(
-    policy: EscalationPolicy, state: EscalationState, request: SeverityRequest
+    state: EscalationState, policy: EscalationPolicy, request: actions.SeverityRequest
 ) -> str | None:
     if closed := _closed(state):
         return closed
     if request.severity is state.severity:
         return f"the incident is already {state.severity.value}; pick another severity"
-    return _blank(request.reason, "reason", "say why the severity changes (--reason TEXT)") or _who(
-        request.responder, "change the severity", may_steer(policy, state), policy, state
-    )
+    reason = _blank(request.reason, "reason", "say why the severity changes (--reason TEXT)")
+    return reason or _steer(state, policy, request.responder, "change the severity")
 
 
 def reassign_refusal(
-    policy: EscalationPolicy, state: EscalationState, request: ReassignRequest
+    state: EscalationState, policy: EscalationPolicy, request: actions.ReassignRequest
 ) -> str | None:
     if closed := _closed(state):
         return closed
@@ -150,19 +147,19 @@ def reassign_refusal(
             f"{request.to!r} is not a target of policy {policy.name!r}; "
             f"hand it to one of: {', '.join(sorted(policy.responders()))}"
         )
-    return _who(request.responder, "reassign", may_steer(policy, state), policy, state)
+    return _steer(state, policy, request.responder, "reassign")
 
 
-def cancel_refusal(policy: EscalationPolicy, state: EscalationState, request: CancelRequest) -> str | None:
-    return (
-        _closed(state)
-        or _blank(request.reason, "reason", "say why this is a false alarm (--reason TEXT)")
-        or _who(request.responder, "cancel", may_steer(policy, state), policy, state)
-    )
+def cancel_refusal(
+    state: EscalationState, policy: EscalationPolicy, request: actions.CancelRequest
+) -> str | None:
+    reason = _blank(request.reason, "reason", "say why this is a false alarm (--reason TEXT)")
+    return _closed(state) or reason or _steer(state, policy, request.responder, "cancel")
 
 
-def occurrence_refusal(policy: EscalationPolicy, state: EscalationState,
-                       request: OccurrenceRequest) -> str | None:  # fmt: skip
+def occurrence_refusal(
+    state: EscalationState, policy: EscalationPolicy, request: OccurrenceRequest
+) -> str | None:
     """A trigger that arrives while the escalation is closing must open a new one instead."""
     if state.is_open:
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from escalation.models import Incident, Severity
 from escalation.state import EventKind, Status, StatusView, TimelineEvent
@@ -21,6 +22,11 @@ _REPORT_FIELDS = (
 )
 
 
+def web_ui_url(base: str, namespace: str, incident_id: str) -> str:
+    """The incident's page in the Temporal Web UI (its workflow id is the incident id)."""
+    return f"{base.rstrip('/')}/namespaces/{quote(namespace)}/workflows/{quote(incident_id, safe='')}"
+
+
 def headline(incident: Incident, severity: Severity | None = None) -> str:
     """One line naming the incident (at its current severity): the Web UI's static summary."""
     return f"{(severity or incident.severity).value} {incident.service}: {incident.title}"
@@ -32,7 +38,7 @@ def report_lines(incident: Incident) -> list[tuple[str, str]]:
     for label, field in _REPORT_FIELDS:
         value = getattr(incident.report, field)
         if value:
-            lines.append((label, _when(value) if isinstance(value, datetime) else str(value)))
+            lines.append((label, utc_text(value) if isinstance(value, datetime) else str(value)))
     return lines
 
 
@@ -52,7 +58,7 @@ def _markdown_lines(text: str) -> str:
     return markdown_text(text).replace("\n", "  \n")
 
 
-def _when(moment: datetime | None) -> str:
+def utc_text(moment: datetime | None) -> str:
     """In UTC, as on-call rotations span time zones; a time without a zone is taken as UTC."""
     if moment is None:
         return "-"
@@ -75,11 +81,11 @@ def current_details(view: StatusView, with_report: bool = False) -> str:
     if view.paging:
         lines.append(f"**Paging:** {', '.join(view.paging)}")
     if view.next_deadline:
-        lines.append(f"**Next deadline:** {_when(view.next_deadline)}")
+        lines.append(f"**Next deadline:** {utc_text(view.next_deadline)}")
     if view.status is Status.EXHAUSTED:
         lines.append("Every tier was paged without an answer; anyone in the policy can still acknowledge.")
     if view.acknowledged_by:
-        lines.append(f"**Acknowledged by:** {view.acknowledged_by} at {_when(view.acknowledged_at)}")
+        lines.append(f"**Acknowledged by:** {view.acknowledged_by} at {utc_text(view.acknowledged_at)}")
     if view.resolution:
         lines.append(
             f"**{view.status.value.capitalize()} by:** {view.resolved_by}: {view.resolution.summary}"
@@ -90,7 +96,7 @@ def current_details(view: StatusView, with_report: bool = False) -> str:
         lines.append(last_page)
     notes = [e for e in view.timeline if e.kind is EventKind.NOTE][-LATEST_NOTES:]
     if notes:
-        items = "\n".join(f"- {_when(n.at)} {n.actor}: {_markdown_lines(n.note)}" for n in notes)
+        items = "\n".join(f"- {utc_text(n.at)} {n.actor}: {_markdown_lines(n.note)}" for n in notes)
         lines.append(f"**Latest notes:**\n\n{items}")
     if with_report:
         lines.append(f"**Report:**\n\n{report_markdown(view.incident)}")
@@ -118,7 +124,7 @@ def _last_page(timeline: list[TimelineEvent]) -> str:
             failed.append(f"- not reached{via}: {event.note}")
     items = [f"- reached {who} via {', '.join(channels)}" for who, channels in reached.items()] + failed
     phase = f" ({last.phase.value})" if last.phase else ""
-    heading = f"**Last page, tier {last.tier_name}{phase} ({_when(last.at)}):**"
+    heading = f"**Last page, tier {last.tier_name}{phase} ({utc_text(last.at)}):**"
     return f"{heading}\n\n" + "\n".join(items)
 
 
@@ -145,7 +151,7 @@ def timeline_text(view: StatusView) -> str:
         f"policy {view.policy.name} v{view.policy.version}",
     ]
     if view.paging:
-        out.append(f"paging {', '.join(view.paging)} until {_when(view.next_deadline)}")
+        out.append(f"paging {', '.join(view.paging)} until {utc_text(view.next_deadline)}")
     if view.acknowledged_by:
         out.append(f"acknowledged by {view.acknowledged_by}")
     out.append("")
@@ -154,7 +160,7 @@ def timeline_text(view: StatusView) -> str:
             out.append(
                 f"... {view.omitted_events} events omitted; the escalation's Temporal history keeps them"
             )
-        parts = [_when(event.at), f"{event.kind.value:<15}", event.tier_name or ""]
+        parts = [utc_text(event.at), f"{event.kind.value:<15}", event.tier_name or ""]
         if event.actor:
             parts.append(f"by {event.actor}")
         if event.targets:

@@ -9,16 +9,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from escalation.models import Channel, EscalationPolicy, Incident, Severity
+from escalation.models import Channel, EscalationPolicy, Incident, Severity, Strict
 
 NOTIFY_ACTIVITY = "notify"
 CLOSE_OUT_ACTIVITY = "close_out"
-
-
-class Message(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Phase(StrEnum):
@@ -26,7 +22,7 @@ class Phase(StrEnum):
     BACKUP = "backup"
 
 
-class Step(Message):
+class Step(Strict):
     """A position on the ladder: which pass over the tiers, which tier, primary or backup."""
 
     round: int
@@ -62,18 +58,18 @@ class EventKind(StrEnum):
     REPEATED = "repeated"
 
 
-class TimelineEvent(Message):
+class TimelineEvent(Strict):
     at: datetime
     kind: EventKind
     tier_name: str | None = None
     phase: Phase | None = None
     actor: str | None = None
-    targets: list[str] = []
+    targets: list[str] = Field(default_factory=list)
     channel: Channel | None = None
     note: str = ""
 
 
-class PolicyRef(Message):
+class PolicyRef(Strict):
     name: str
     version: str
     digest: str
@@ -82,7 +78,7 @@ class PolicyRef(Message):
 DEFAULT_HISTORY_LIMIT = 4000
 
 
-class EscalationInput(Message):
+class EscalationInput(Strict):
     """Everything the workflow starts from: the incident and the policy as it was then.
 
     ``trigger_id`` tells the trigger that opened the escalation from later duplicates;
@@ -101,7 +97,7 @@ class EscalationInput(Message):
         return PolicyRef(name=self.policy.name, version=self.policy.version, digest=self.policy_digest)
 
 
-class Resolution(Message):
+class Resolution(Strict):
     summary: str
     root_cause: str = ""
 
@@ -146,7 +142,7 @@ class EscalationState(BaseModel):
 EscalationInput.model_rebuild()
 
 
-class StatusView(Message):
+class StatusView(Strict):
     """The whole picture an operator or responder asks for: the ``status`` query's answer."""
 
     incident_id: str
@@ -169,7 +165,7 @@ class StatusView(Message):
     omitted_events: int = 0
 
 
-class ActionResult(Message):
+class ActionResult(Strict):
     """What an accepted action left behind. Small on purpose: every result is kept in history."""
 
     incident_id: str
@@ -181,44 +177,7 @@ class ActionResult(Message):
     resolved_by: str | None
 
 
-class AcknowledgeRequest(Message):
-    responder: str
-    note: str = ""
-
-
-class ResolveRequest(Message):
-    responder: str
-    summary: str
-    root_cause: str = ""
-
-
-class EscalateRequest(Message):
-    responder: str
-    reason: str
-
-
-class NoteRequest(Message):
-    responder: str
-    text: str
-
-
-class SeverityRequest(Message):
-    responder: str
-    severity: Severity
-    reason: str
-
-
-class ReassignRequest(Message):
-    responder: str
-    to: str
-
-
-class CancelRequest(Message):
-    responder: str
-    reason: str
-
-
-class OccurrenceRequest(Message):
+class OccurrenceRequest(Strict):
     """A trigger for this incident; a different ``trigger_id`` than the opener's is a duplicate.
 
     A duplicate at a more urgent severity raises the escalation's severity.
@@ -229,13 +188,13 @@ class OccurrenceRequest(Message):
     severity: Severity | None = None
 
 
-class Occurrence(Message):
+class Occurrence(Strict):
     incident_id: str
     deduplicated: bool
     occurrences: int
 
 
-class NotifyRequest(Message):
+class NotifyRequest(Strict):
     """One page to one ladder step. Carries responder ids only; contacts are looked up later.
 
     ``channels`` is the tier's override (None: each responder's own rules). Every delivery,
@@ -255,7 +214,7 @@ class NotifyRequest(Message):
     deliver_within: timedelta = timedelta(seconds=30)
 
 
-class Delivery(Message):
+class Delivery(Strict):
     """One responder on one channel; no channel when the responder could not be looked up at all."""
 
     responder: str
@@ -264,11 +223,11 @@ class Delivery(Message):
     detail: str = ""
 
 
-class NotifyResult(Message):
+class NotifyResult(Strict):
     deliveries: list[Delivery]
 
 
-class EscalationRecord(Message):
+class EscalationRecord(Strict):
     """What the close-out persists: the outcome and the lessons, kept after the workflow ends.
 
     ``acknowledged_*`` describe the first acknowledgement (the one time to acknowledge

@@ -33,10 +33,13 @@ def for_terminal(text: str, *, multiline: bool = False) -> str:
     """Control characters shown as ``\\x1b``-style escapes, so text cannot drive the terminal."""
     keep = "\n" if multiline else ""
     return "".join(
-        char if char in keep or not is_control(char) else f"\\u{ord(char):04x}" if ord(char) > 0xFF
+        char
+        if char in keep or not is_control(char)
+        else f"\\u{ord(char):04x}"
+        if ord(char) > 0xFF
         else f"\\x{ord(char):02x}"
         for char in text
-    )  # fmt: skip
+    )
 
 
 def markdown_text(text: str) -> str:

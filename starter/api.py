@@ -2,7 +2,7 @@
 
 escalations = await Escalations.connect()
 opened = await escalations.trigger(incident)
-await escalations.acknowledge(opened.incident_id, "ana")
+await escalations.act(opened.incident_id, "acknowledge", {"responder": "ana"})
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import secrets
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
@@ -26,41 +26,23 @@ from temporalio.client import (
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from escalation import visibility
-from escalation.actions import (
-    ACKNOWLEDGE,
-    CANCEL,
-    CHANGE_SEVERITY,
-    ESCALATE,
-    NOTE,
-    REASSIGN,
-    RESOLVE,
-    Action,
-)
-from escalation.config import Config, load_config
-from escalation.connection import connect
+from escalation.actions import Action, ActionRequest, named
+from escalation.config import Config, load_config, validation_problems
 from escalation.durations import format_duration
-from escalation.models import Identifier, Incident, Severity
-from escalation.pages import web_ui_url
-from escalation.reports import headline, report_markdown
+from escalation.models import Incident, Severity, service_id
+from escalation.reports import headline, report_markdown, web_ui_url
 from escalation.settings import Settings
 from escalation.state import (
     OPEN_STATUSES,
-    AcknowledgeRequest,
     ActionResult,
-    CancelRequest,
-    EscalateRequest,
     EscalationInput,
-    Message,
-    NoteRequest,
     Occurrence,
     OccurrenceRequest,
-    ReassignRequest,
-    ResolveRequest,
-    SeverityRequest,
     Status,
     StatusView,
 )
+from starter.connection import connect
+from workflows import visibility
 from workflows.escalation import EscalationWorkflow
 
 CLOSING_WAIT = timedelta(seconds=30)
@@ -124,11 +106,9 @@ def list_query(status: Status | None, severity: Severity | None, service: str | 
         clauses.append(f'{visibility.SEVERITY.name} = "{severity.value}"')
     if service is not None:
         try:
-            service = TypeAdapter(Identifier).validate_python(service)
-        except ValidationError:
-            raise EscalationError(
-                f"{service!r} is not a service id; use lower-case letters, digits, . _ -"
-            ) from None
+            service = service_id(service)
+        except ValueError as error:
+            raise EscalationError(str(error)) from None
         clauses.append(f'{visibility.SERVICE.name} = "{service}"')
     return " AND ".join(clauses)
 
@@ -221,32 +201,30 @@ class Escalations:
                 return
             await asyncio.sleep(CLOSING_POLL.total_seconds())
 
-    async def acknowledge(self, incident_id: str, responder: str, note: str = "") -> ActionResult:
-        return await self._act(incident_id, ACKNOWLEDGE, AcknowledgeRequest(responder=responder, note=note))
-
-    async def resolve(
-        self, incident_id: str, responder: str, summary: str, root_cause: str = ""
+    async def act(
+        self, incident_id: str, action: Action | str, request: ActionRequest | Mapping[str, object]
     ) -> ActionResult:
-        request = ResolveRequest(responder=responder, summary=summary, root_cause=root_cause)
-        return await self._act(incident_id, RESOLVE, request)
+        """Apply one action of ``escalation.actions`` (by entry or name) as its validated update.
 
-    async def escalate(self, incident_id: str, responder: str, reason: str) -> ActionResult:
-        return await self._act(incident_id, ESCALATE, EscalateRequest(responder=responder, reason=reason))
-
-    async def note(self, incident_id: str, responder: str, text: str) -> ActionResult:
-        return await self._act(incident_id, NOTE, NoteRequest(responder=responder, text=text))
-
-    async def change_severity(
-        self, incident_id: str, responder: str, severity: Severity, reason: str
-    ) -> ActionResult:
-        request = SeverityRequest(responder=responder, severity=severity, reason=reason)
-        return await self._act(incident_id, CHANGE_SEVERITY, request)
-
-    async def reassign(self, incident_id: str, responder: str, to: str) -> ActionResult:
-        return await self._act(incident_id, REASSIGN, ReassignRequest(responder=responder, to=to))
-
-    async def cancel(self, incident_id: str, responder: str, reason: str) -> ActionResult:
-        return await self._act(incident_id, CANCEL, CancelRequest(responder=responder, reason=reason))
+        ``request`` is the action's request model or its fields; a refusal raises EscalationError
+        with the workflow's reason, and changes nothing.
+        """
+        try:
+            action = action if isinstance(action, Action) else named(action)
+        except ValueError as error:
+            raise EscalationError(str(error)) from None
+        try:
+            request = action.request.model_validate(request)
+        except ValidationError as error:
+            problems = validation_problems(error, action.request, action.name)
+            raise EscalationError("; ".join(problems)) from None
+        handle = self._handle(incident_id)
+        try:
+            return await self._answered(handle.execute_update(action.name, request, result_type=ActionResult))
+        except WorkflowUpdateFailedError as error:
+            raise EscalationError(f"refused: {error.cause.message if error.cause else error}") from None
+        except RPCError as error:
+            raise await self._explain(incident_id, error) from None
 
     async def status(self, incident_id: str) -> StatusView:
         handle = self._handle(incident_id)
@@ -309,15 +287,6 @@ class Escalations:
 
     def _handle(self, incident_id: str) -> WorkflowHandle[EscalationWorkflow, object]:
         return self._client.get_workflow_handle_for(EscalationWorkflow.run, incident_id)
-
-    async def _act(self, incident_id: str, action: Action, request: Message) -> ActionResult:
-        handle = self._handle(incident_id)
-        try:
-            return await self._answered(handle.execute_update(action.name, request, result_type=ActionResult))
-        except WorkflowUpdateFailedError as error:
-            raise EscalationError(f"refused: {error.cause.message if error.cause else error}") from None
-        except RPCError as error:
-            raise await self._explain(incident_id, error) from None
 
     async def _explain(self, incident_id: str, error: RPCError) -> EscalationError:
         """Turn a server error about one incident into a sentence a responder can act on."""

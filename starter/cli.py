@@ -15,35 +15,36 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TextIO
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 from temporalio.service import RPCError
 
-from escalation.config import CHANNELS_FILE, Config, ConfigError, describe, load_config, read_yaml
-from escalation.connection import ConnectionProblem
-from escalation.logs import configure_logging
-from escalation.models import Identifier, Incident, Severity
-from escalation.records import RecordStore
+from activities.pages import load_worker_config
+from activities.records import RecordStore
+from escalation.actions import ACTIONS, Action
+from escalation.config import CHANNELS_FILE, Config, ConfigError, load_config, read_yaml, validation_problems
+from escalation.models import Incident, Severity, service_id
 from escalation.reports import timeline_text
 from escalation.settings import Settings
 from escalation.state import Status
 from escalation.text import for_terminal
 from starter.api import EscalationError, Escalations, new_dedup_key
+from starter.connection import TemporalConnectionError
 from starter.embedded import (
     DEFAULT_PORT,
     DEFAULT_UI_PORT,
     Embedded,
-    EmbeddedProblem,
+    EmbeddedServerError,
     run_embedded,
     run_worker_only,
 )
-from starter.inbox import Inbox, serve
-from starter.inbox import describe as describe_page
+from starter.inbox import Inbox, page_line, run_inbox
+from starter.logs import configure_logging
 
 BAD_INPUT = 2
 FAILED = 1
 
 
-class BadInput(Exception):
+class BadInputError(Exception):
     """Input the user can fix; printed as is, exit code 2."""
 
 
@@ -80,17 +81,15 @@ def _positive(text: str) -> int:
 
 def _service(text: str) -> str:
     try:
-        return TypeAdapter(Identifier).validate_python(text)
-    except ValidationError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a service id; use lower-case letters, digits, '.', '_' or '-'"
-        ) from None
+        return service_id(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _words(text: str) -> str:
-    """A reason, summary or note: refused here when blank, so it never reaches the server."""
+    """A required text (reason, summary, note, responder): refused here when blank, before any request."""
     if not text.strip():
-        raise argparse.ArgumentTypeError("must not be blank; say what happened or why")
+        raise argparse.ArgumentTypeError("must not be blank; write it out")
     return text
 
 
@@ -109,12 +108,17 @@ def _incident(args: argparse.Namespace) -> Incident:
         try:
             loaded = read_yaml(Path(args.file))
         except ConfigError as error:
-            raise BadInput(f"--file {error.problems[0]}") from None
+            raise BadInputError(f"--file {error.problems[0]}") from None
         if not isinstance(loaded, dict):
-            raise BadInput(f"{args.file}: expected a mapping of incident fields (title, service, ...)")
+            raise BadInputError(f"{args.file}: expected a mapping of incident fields (title, service, ...)")
         data.update(loaded)
-    flags = {"service": args.service, "severity": args.severity, "title": args.title,
-             "dedup_key": args.dedup_key, "summary": args.summary}  # fmt: skip
+    flags = {
+        "service": args.service,
+        "severity": args.severity,
+        "title": args.title,
+        "dedup_key": args.dedup_key,
+        "summary": args.summary,
+    }
     data.update({key: value for key, value in flags.items() if value is not None})
     data.setdefault("dedup_key", new_dedup_key())
     try:
@@ -123,8 +127,9 @@ def _incident(args: argparse.Namespace) -> Incident:
         missing = [str(e["loc"][0]) for e in error.errors() if e["type"] == "missing"]
         if missing:
             flags = ", ".join(f"--{name.replace('_', '-')}" for name in missing)
-            raise BadInput(f"missing {flags}: give it as a flag or in the --file incident") from None
-        raise BadInput("; ".join(describe(error, Incident, args.file or "incident"))) from None
+            raise BadInputError(f"missing {flags}: give it as a flag or in the --file incident") from None
+        problems = validation_problems(error, Incident, args.file or "incident")
+        raise BadInputError("; ".join(problems)) from None
 
 
 async def _trigger(args: argparse.Namespace, settings: Settings) -> None:
@@ -138,52 +143,24 @@ async def _trigger(args: argparse.Namespace, settings: Settings) -> None:
     if args.json:
         _print_json(opened)
     elif opened.deduplicated:
-        _say(f"already open: {opened.incident_id} (occurrence {opened.occurrences}; nobody paged again)\n"
-              f"  Web UI: {opened.ui_url}")  # fmt: skip
+        _say(
+            f"already open: {opened.incident_id} (occurrence {opened.occurrences}; nobody paged again)\n"
+            f"  Web UI: {opened.ui_url}"
+        )
     else:
         _say(f"opened {opened.incident_id}\n  Web UI: {opened.ui_url}")
 
 
-async def _ack(args: argparse.Namespace, settings: Settings) -> None:
-    escalations = await Escalations.connect(settings)
-    view = await escalations.acknowledge(args.incident_id, args.responder, args.note or "")
-    _say(f"{view.incident_id} acknowledged by {view.acknowledged_by} (tier {view.tier_name})")
+def _act(action: Action) -> Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, None]]:
+    """The command that sends ``action`` with the fields parsed from its flags."""
 
+    async def act(args: argparse.Namespace, settings: Settings) -> None:
+        fields = {name: getattr(args, name) for name in action.request.model_fields}
+        request = action.request.model_validate({k: v for k, v in fields.items() if v is not None})
+        escalations = await Escalations.connect(settings)
+        _say(action.outcome(await escalations.act(args.incident_id, action, request), request))
 
-async def _resolve(args: argparse.Namespace, settings: Settings) -> None:
-    escalations = await Escalations.connect(settings)
-    view = await escalations.resolve(args.incident_id, args.responder, args.summary, args.root_cause or "")
-    _say(f"{view.incident_id} resolved by {view.resolved_by}; the close-out record is being written")
-
-
-async def _escalate(args: argparse.Namespace, settings: Settings) -> None:
-    escalations = await Escalations.connect(settings)
-    view = await escalations.escalate(args.incident_id, args.responder, args.reason)
-    _say(f"{view.incident_id} handed to tier {view.tier_name}; paging {', '.join(view.paging)}")
-
-
-async def _note(args: argparse.Namespace, settings: Settings) -> None:
-    escalations = await Escalations.connect(settings)
-    view = await escalations.note(args.incident_id, args.responder, args.text)
-    _say(f"{view.incident_id}: note added by {args.responder}")
-
-
-async def _severity_change(args: argparse.Namespace, settings: Settings) -> None:
-    escalations = await Escalations.connect(settings)
-    view = await escalations.change_severity(args.incident_id, args.responder, args.severity, args.reason)
-    _say(f"{view.incident_id} is now {view.severity.value} (tier {view.tier_name})")
-
-
-async def _reassign(args: argparse.Namespace, settings: Settings) -> None:
-    escalations = await Escalations.connect(settings)
-    view = await escalations.reassign(args.incident_id, args.responder, args.to)
-    _say(f"{view.incident_id} now held by {view.acknowledged_by}")
-
-
-async def _cancel(args: argparse.Namespace, settings: Settings) -> None:
-    escalations = await Escalations.connect(settings)
-    view = await escalations.cancel(args.incident_id, args.responder, args.reason)
-    _say(f"{view.incident_id} cancelled by {view.resolved_by}; the close-out record is being written")
+    return act
 
 
 def _age(seconds: float) -> str:
@@ -203,10 +180,17 @@ async def _list(args: argparse.Namespace, settings: Settings) -> None:
         _say("no escalations match")
         return
     rows = [("INCIDENT", "SEV", "SERVICE", "STATUS", "TIER", "ACK BY", "AGE")] + [
-        (i.incident_id, i.severity or "-", i.service or "-", i.status or "-", str(i.tier or "-"),
-         i.acknowledged_by or "-", _age(i.age_seconds))
+        (
+            i.incident_id,
+            i.severity or "-",
+            i.service or "-",
+            i.status or "-",
+            str(i.tier or "-"),
+            i.acknowledged_by or "-",
+            _age(i.age_seconds),
+        )
         for i in found
-    ]  # fmt: skip
+    ]
     rows = [tuple(for_terminal(cell) for cell in row) for row in rows]
     widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
     for row in rows:
@@ -232,16 +216,20 @@ async def _record(args: argparse.Namespace, settings: Settings) -> None:
     if args.json:
         _print_json(record)
         return
-    _say(f"{record.incident_id}: {record.outcome.value} by {record.resolved_by} "
-          f"(policy {record.policy.name} v{record.policy.version})")  # fmt: skip
+    _say(
+        f"{record.incident_id}: {record.outcome.value} by {record.resolved_by} "
+        f"(policy {record.policy.name} v{record.policy.version})"
+    )
     if record.resolution:
         _say(f"  resolution: {record.resolution.summary}")
         if record.resolution.root_cause:
             _say(f"  root cause: {record.resolution.root_cause}")
     _say(f"  acknowledged by {record.acknowledged_by or '-'} at tier {record.acknowledged_tier or '-'}")
     _say(f"  last held by {record.last_held_by or '-'} at tier {record.last_held_tier or '-'}")
-    _say(f"  time to acknowledge: {_seconds(record.time_to_acknowledge_seconds)}, "
-          f"time to resolve: {_seconds(record.time_to_resolve_seconds)}")  # fmt: skip
+    _say(
+        f"  time to acknowledge: {_seconds(record.time_to_acknowledge_seconds)}, "
+        f"time to resolve: {_seconds(record.time_to_resolve_seconds)}"
+    )
 
 
 def _seconds(value: float | None) -> str:
@@ -250,26 +238,31 @@ def _seconds(value: float | None) -> str:
 
 def _load_for_worker(settings: Settings) -> Config:
     """The configuration, and the channel secrets a worker started from here would need."""
-    config = load_config(settings.config_dir)
+    config = load_worker_config(settings.config_dir)
     if missing := config.channels.missing_secrets(os.environ, str(settings.config_dir / CHANNELS_FILE)):
         raise ConfigError(missing)
     return config
 
 
 async def _check(args: argparse.Namespace, settings: Settings) -> None:
-    config = load_config(settings.config_dir) if args.skip_secrets else _load_for_worker(settings)
-    _say(f"{settings.config_dir}: {len(config.roster.responders)} responders, "
-          f"policies {', '.join(sorted(config.policies))}, default {config.routing.default}")  # fmt: skip
+    config = load_worker_config(settings.config_dir) if args.skip_secrets else _load_for_worker(settings)
+    _say(
+        f"{settings.config_dir}: {len(config.roster.responders)} responders, "
+        f"policies {', '.join(sorted(config.policies))}, default {config.routing.default}"
+    )
 
 
 async def _inbox(args: argparse.Namespace, settings: Settings) -> None:
     config = _load_for_worker(settings)
     secrets = {name: os.environ[e.secret_env] for name, e in config.channels.webhooks.items()}
     try:
-        await serve(Inbox(secrets, on_page=lambda page: print(describe_page(page), flush=True)),
-                    smtp_port=args.smtp_port, http_port=args.http_port)  # fmt: skip
+        await run_inbox(
+            Inbox(secrets, on_page=lambda page: print(page_line(page), flush=True)),
+            smtp_port=args.smtp_port,
+            http_port=args.http_port,
+        )
     except OSError as error:
-        raise BadInput(
+        raise BadInputError(
             f"inbox: cannot listen ({error.strerror}); pick free ports with --smtp-port/--http-port"
         ) from None
 
@@ -278,8 +271,26 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
     _load_for_worker(settings)  # nothing starts on an invalid configuration
     if os.environ.get("TEMPORAL_ADDRESS"):
         return run_worker_only(dict(os.environ))
-    return run_embedded(Embedded(data_dir=args.data_dir or settings.data_dir, port=args.port,
-                                 ui_port=args.ui_port))  # fmt: skip
+    return run_embedded(
+        Embedded(data_dir=args.data_dir or settings.data_dir, port=args.port, ui_port=args.ui_port)
+    )
+
+
+def _add_action(commands: argparse._SubParsersAction, action: Action) -> None:
+    """A subcommand for ``action``: the incident id, ``--as``, and one argument per request field."""
+    parser = commands.add_parser(action.command, help=action.help)
+    parser.add_argument("incident_id")
+    for name, info in action.inputs.items():
+        kind = _severity if info.annotation is Severity else _words if info.is_required() else str
+        if name in action.positional:
+            parser.add_argument(name, type=kind, help=info.description)
+        else:
+            flag = f"--{name.replace('_', '-')}"
+            parser.add_argument(
+                flag, dest=name, type=kind, required=info.is_required(), help=info.description
+            )
+    parser.add_argument("--as", dest="responder", required=True, help="your responder id from the roster")
+    parser.set_defaults(run=_act(action))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -302,49 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     trigger.add_argument("--json", action="store_true", help="print the result as JSON")
     trigger.set_defaults(run=_trigger)
 
-    ack = commands.add_parser("ack", help="acknowledge an incident: stop the ladder, you own it")
-    ack.add_argument("incident_id")
-    ack.add_argument("--as", dest="responder", required=True, help="your responder id from the roster")
-    ack.add_argument("--note", help="what you are doing about it")
-    ack.set_defaults(run=_ack)
-
-    resolve = commands.add_parser("resolve", help="resolve an incident and write its close-out record")
-    resolve.add_argument("incident_id")
-    resolve.add_argument("--as", dest="responder", required=True, help="your responder id from the roster")
-    resolve.add_argument("--summary", required=True, type=_words, help="what fixed it")
-    resolve.add_argument("--root-cause", help="why it happened")
-    resolve.set_defaults(run=_resolve)
-
-    escalate = commands.add_parser("escalate", help="hand the incident to the next tier now")
-    escalate.add_argument("incident_id")
-    escalate.add_argument("--as", dest="responder", required=True, help="your responder id from the roster")
-    escalate.add_argument("--reason", required=True, type=_words, help="why it needs the next tier")
-    escalate.set_defaults(run=_escalate)
-
-    note = commands.add_parser("note", help="add a progress note: what was tried, what is known")
-    note.add_argument("incident_id")
-    note.add_argument("text", type=_words)
-    note.add_argument("--as", dest="responder", required=True, help="your responder id from the roster")
-    note.set_defaults(run=_note)
-
-    severity = commands.add_parser("severity", help="raise or lower the severity")
-    severity.add_argument("incident_id")
-    severity.add_argument("severity", type=_severity, help="the new severity, SEV1 to SEV4")
-    severity.add_argument("--as", dest="responder", required=True, help="your responder id from the roster")
-    severity.add_argument("--reason", required=True, type=_words, help="why the severity changes")
-    severity.set_defaults(run=_severity_change)
-
-    reassign = commands.add_parser("reassign", help="hand your acknowledgement to another responder")
-    reassign.add_argument("incident_id")
-    reassign.add_argument("--as", dest="responder", required=True, help="your responder id from the roster")
-    reassign.add_argument("--to", required=True, help="the responder who takes it over")
-    reassign.set_defaults(run=_reassign)
-
-    cancel = commands.add_parser("cancel", help="close a false alarm")
-    cancel.add_argument("incident_id")
-    cancel.add_argument("--as", dest="responder", required=True, help="your responder id from the roster")
-    cancel.add_argument("--reason", required=True, type=_words, help="why it is a false alarm")
-    cancel.set_defaults(run=_cancel)
+    for action in ACTIONS:
+        _add_action(commands, action)
 
     listing = commands.add_parser("list", help="list open escalations, or those matching filters")
     listing.add_argument(
@@ -394,9 +364,9 @@ def run(argv: list[str] | None = None) -> int:
         asyncio.run(command(args, settings))
     except ConfigError as error:
         return _fail(str(error), BAD_INPUT)
-    except BadInput as error:
+    except BadInputError as error:
         return _fail(str(error), BAD_INPUT)
-    except (EscalationError, ConnectionProblem, EmbeddedProblem) as error:
+    except (EscalationError, TemporalConnectionError, EmbeddedServerError) as error:
         return _fail(str(error), FAILED)
     except RPCError as error:
         return _fail(f"Temporal refused the request: {error.message}", FAILED)

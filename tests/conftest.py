@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from escalation.connection import ensure_search_attributes
+from starter.connection import ensure_search_attributes
 from tests.receivers import Receivers, start_receivers
 from tests.support import DEMO_WEBHOOK_SECRET, DEMO_WEBHOOK_SECRET_ENV, binary
 
@@ -16,14 +17,21 @@ from tests.support import DEMO_WEBHOOK_SECRET, DEMO_WEBHOOK_SECRET_ENV, binary
 os.environ[DEMO_WEBHOOK_SECRET_ENV] = DEMO_WEBHOOK_SECRET
 
 
-@pytest.fixture(scope="session")
-async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """One time-skipping test server for the session; a 15-minute timeout takes milliseconds."""
+@asynccontextmanager
+async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping test server with the escalation search attributes registered."""
     async with await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server"),
         data_converter=pydantic_data_converter,
     ) as env:
         await ensure_search_attributes(env.client)
+        yield env
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """One time-skipping test server for the session; a 15-minute timeout takes milliseconds."""
+    async with time_skipping_server() as env:
         yield env
 
 

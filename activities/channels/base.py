@@ -9,8 +9,8 @@ from typing import Any, Protocol
 
 import aiohttp
 
-from escalation.contact_routing import Send
-from escalation.pages import Page
+from activities.contact_routing import Send
+from activities.pages import Page
 
 ATTEMPT_TIMEOUT_SECONDS = 10
 """One HTTP request or SMTP session; the notifier's overall bound may cut it shorter."""
@@ -18,7 +18,7 @@ ATTEMPT_TIMEOUT_SECONDS = 10
 _RETRYABLE_STATUS = frozenset({408, 425, 429})
 
 
-class DeliveryFailed(Exception):
+class DeliveryError(Exception):
     """A message was not delivered. ``retry`` says whether trying again could help."""
 
     def __init__(self, reason: str, *, retry: bool) -> None:
@@ -38,11 +38,11 @@ class Message:
 
 class Sender(Protocol):
     async def send(self, message: Message) -> None:
-        """Deliver ``message`` or raise DeliveryFailed; the notifier retries and bounds the time."""
+        """Deliver ``message`` or raise DeliveryError; the notifier retries and bounds the time."""
 
 
 async def post(url: str, *, headers: Mapping[str, str], json: Any = None, data: Any = None) -> str:
-    """POST and return the response body; a refusal raises DeliveryFailed saying if a retry may help.
+    """POST and return the response body; a refusal raises DeliveryError saying if a retry may help.
 
     Server errors, throttling and timeouts are worth retrying; any other 4xx is a request the
     receiver will refuse again (bad credentials, unknown number), so it fails at once. Reasons
@@ -58,23 +58,23 @@ async def post(url: str, *, headers: Mapping[str, str], json: Any = None, data: 
             if response.status < 300:
                 return await response.text(errors="replace")
             retry = response.status >= 500 or response.status in _RETRYABLE_STATUS
-            raise DeliveryFailed(_http_status(response.status), retry=retry)
+            raise DeliveryError(_http_status(response.status), retry=retry)
     except TimeoutError as error:
-        raise DeliveryFailed(f"no answer within {ATTEMPT_TIMEOUT_SECONDS}s", retry=True) from error
+        raise DeliveryError(f"no answer within {ATTEMPT_TIMEOUT_SECONDS}s", retry=True) from error
     except aiohttp.TooManyRedirects as error:
-        raise DeliveryFailed(
+        raise DeliveryError(
             f"redirect loop (stopped after {len(error.history)} redirects); check the URL",
             retry=False,
         ) from error
     except aiohttp.ClientConnectorError as error:
         where = f"{error.host}:{error.port}"
         if isinstance(error, aiohttp.ClientSSLError):
-            raise DeliveryFailed(
+            raise DeliveryError(
                 f"TLS with {where} failed ({_cause(error)}); check its certificate", retry=False
             ) from error
-        raise DeliveryFailed(f"could not connect to {where} ({_cause(error)})", retry=True) from error
+        raise DeliveryError(f"could not connect to {where} ({_cause(error)})", retry=True) from error
     except aiohttp.ClientError as error:
-        raise DeliveryFailed(f"could not reach the receiver ({type(error).__name__})", retry=True) from error
+        raise DeliveryError(f"could not reach the receiver ({type(error).__name__})", retry=True) from error
 
 
 def _http_status(status: int) -> str:

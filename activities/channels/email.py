@@ -10,19 +10,20 @@ from email.utils import formataddr, formatdate
 
 import aiosmtplib
 
-from activities.channels.base import DeliveryFailed, Message
+from activities.channels.base import DeliveryError, Message
+from activities.pages import PageTemplates
 from escalation.channel_settings import EmailSettings, Security
 from escalation.config import CHANNELS_FILE, ConfigError
 from escalation.models import Roster, one_line
-from escalation.pages import PageTemplates
 from escalation.text import header_value
 
 _RETRYABLE = (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError)
 
 
 class EmailSender:
-    def __init__(self, settings: EmailSettings, env: Mapping[str, str], roster: Roster,
-                 templates: PageTemplates) -> None:  # fmt: skip
+    def __init__(
+        self, settings: EmailSettings, env: Mapping[str, str], roster: Roster, templates: PageTemplates
+    ) -> None:
         self._settings = settings
         self._roster = roster
         self._templates = templates
@@ -70,22 +71,22 @@ class EmailSender:
                 timeout=settings.timeout.total_seconds(),
             )
         except aiosmtplib.SMTPAuthenticationError as error:
-            raise DeliveryFailed(
+            raise DeliveryError(
                 f"SMTP login refused ({error.code}); check the credentials", retry=False
             ) from error
         except _RETRYABLE as error:
-            raise DeliveryFailed(f"SMTP server unavailable: {error}", retry=True) from error
+            raise DeliveryError(f"SMTP server unavailable: {error}", retry=True) from error
         except aiosmtplib.SMTPRecipientsRefused as error:
             codes = [refusal.code for refusal in error.recipients]
             retry = all(400 <= code < 500 for code in codes)
             reason = "; ".join(f"{r.code} {r.message}" for r in error.recipients)
-            raise DeliveryFailed(f"SMTP server refused the recipient ({reason})", retry=retry) from error
+            raise DeliveryError(f"SMTP server refused the recipient ({reason})", retry=retry) from error
         except aiosmtplib.SMTPResponseException as error:
             retry = 400 <= error.code < 500
-            raise DeliveryFailed(
+            raise DeliveryError(
                 f"SMTP server refused the message ({error.code} {error.message})", retry=retry
             ) from error
         except aiosmtplib.SMTPException as error:
-            raise DeliveryFailed(f"SMTP error: {error}", retry=False) from error
+            raise DeliveryError(f"SMTP error: {error}", retry=False) from error
         except (OSError, ssl.SSLError) as error:
-            raise DeliveryFailed(f"SMTP connection failed: {error}", retry=True) from error
+            raise DeliveryError(f"SMTP connection failed: {error}", retry=True) from error

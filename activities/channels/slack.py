@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from activities.channels.base import Message, post
+from activities.pages import PageTemplates
 from escalation.models import Roster
-from escalation.pages import PageTemplates
 from escalation.text import header_value, mrkdwn
 
 
@@ -18,10 +18,11 @@ class SlackSender:
         """``<@MEMBER>`` for targets with a Slack member id (Slack notifies them), else escaped names."""
         people = [self._roster.responders[responder] for responder in message.send.responders]
         return ", ".join(
-            f"<@{person.contact.slack.mention}>" if person.contact.slack and person.contact.slack.mention
+            f"<@{person.contact.slack.mention}>"
+            if person.contact.slack and person.contact.slack.mention
             else mrkdwn(person.name)
             for person in people
-        )  # fmt: skip
+        )
 
     async def send(self, message: Message) -> None:
         body = self._templates.slack_message(message.page, mentions=self.mentions(message))

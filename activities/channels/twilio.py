@@ -10,17 +10,23 @@ import base64
 from collections.abc import Mapping
 
 from activities.channels.base import Message, post
+from activities.pages import PageTemplates
 from escalation.channel_settings import TwilioSettings
 from escalation.models import Channel, Roster
-from escalation.pages import PageTemplates
 from escalation.text import header_value, xml_text
 
 
 class TwilioSender:
     """``Channel.SMS`` sends a text message; ``Channel.VOICE`` places a call that reads the page out."""
 
-    def __init__(self, channel: Channel, settings: TwilioSettings, env: Mapping[str, str], roster: Roster,
-                 templates: PageTemplates) -> None:  # fmt: skip
+    def __init__(
+        self,
+        channel: Channel,
+        settings: TwilioSettings,
+        env: Mapping[str, str],
+        roster: Roster,
+        templates: PageTemplates,
+    ) -> None:
         self._channel = channel
         self._settings = settings
         self._account = env[settings.account_sid_env]

@@ -28,7 +28,8 @@ class Endpoint:
     secret: str
 
 
-def signature(secret: str, timestamp: str, body: bytes) -> str:
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The ``X-Escalation-Signature`` value; ``escalate inbox`` checks requests with the same function."""
     mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
     return f"sha256={mac.hexdigest()}"
 
@@ -63,6 +64,6 @@ class WebhookSender:
             "Content-Type": "application/json",
             "Idempotency-Key": header_value(message.key),
             "X-Escalation-Timestamp": timestamp,
-            "X-Escalation-Signature": signature(endpoint.secret, timestamp, body),
+            "X-Escalation-Signature": sign(endpoint.secret, timestamp, body),
         }
         await post(endpoint.url, headers=headers, data=body)

@@ -8,7 +8,7 @@ import time
 
 import aiohttp
 
-from activities.channels.webhook import signature
+from activities.channels.webhook import sign
 from tests.receivers import Receivers
 from tests.support import DEMO_WEBHOOK_SECRET
 
@@ -19,7 +19,7 @@ def signed(body: bytes, key: str) -> dict[str, str]:
         "Content-Type": "application/json",
         "Idempotency-Key": key,
         "X-Escalation-Timestamp": timestamp,
-        "X-Escalation-Signature": signature(DEMO_WEBHOOK_SECRET, timestamp, body),
+        "X-Escalation-Signature": sign(DEMO_WEBHOOK_SECRET, timestamp, body),
     }
 
 

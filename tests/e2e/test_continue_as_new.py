@@ -12,12 +12,13 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from activities.records import RecordStore
+from escalation.actions import NoteRequest
 from escalation.config import load_config
-from escalation.connection import ensure_search_attributes
-from escalation.records import RecordStore
 from escalation.reports import headline, report_markdown
-from escalation.state import EventKind, NoteRequest, StatusView
+from escalation.state import EventKind, StatusView
 from escalation.text import markdown_text
+from starter.connection import ensure_search_attributes
 from tests.support import EXAMPLE_CONFIG, binary, incident, policy, start_input
 from worker import build_worker
 from workflows.escalation import EscalationWorkflow
@@ -46,9 +47,7 @@ async def test_the_ladder_keeps_climbing_after_continue_as_new(
             EscalationWorkflow.run, start, id=f"incident-{queue}", task_queue=queue
         )
         for n in range(40):
-            await handle.execute_update(
-                EscalationWorkflow.note, NoteRequest(responder="ana", text=f"note {n}")
-            )
+            await handle.execute_update("note", NoteRequest(responder="ana", text=f"note {n}"))
         assert (await handle.describe()).run_id != handle.first_execution_run_id
 
         view: StatusView | None = None
@@ -79,9 +78,7 @@ async def test_the_web_ui_still_shows_the_headline_and_report_after_continue_as_
             static_details=report_markdown(incident()),
         )
         for n in range(40):
-            await handle.execute_update(
-                EscalationWorkflow.note, NoteRequest(responder="ana", text=f"note {n}")
-            )
+            await handle.execute_update("note", NoteRequest(responder="ana", text=f"note {n}"))
         described = await handle.describe()
         assert described.run_id != handle.first_execution_run_id
         assert await described.static_summary() is None, "continue-as-new cannot carry it"

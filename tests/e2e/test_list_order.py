@@ -11,16 +11,16 @@ import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from escalation import visibility
+from activities.records import RecordStore
 from escalation.config import load_config
-from escalation.connection import ensure_search_attributes
-from escalation.records import RecordStore
 from escalation.settings import Settings
 from escalation.state import EscalationInput
 from starter import api as starter_api
 from starter.api import Escalations, Listed
+from starter.connection import ensure_search_attributes
 from tests.support import EXAMPLE_CONFIG, binary, incident
 from worker import build_worker
+from workflows import visibility
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +61,7 @@ async def test_a_continued_escalation_lists_with_its_trigger_time_after_a_newer_
         older = await api.trigger(incident(key=f"older-{uuid.uuid4().hex[:6]}"))
         newer = await api.trigger(incident(key=f"newer-{uuid.uuid4().hex[:6]}"))
         for n in range(40):
-            await api.note(older.incident_id, "ana", f"note {n}")
+            await api.act(older.incident_id, "note", {"responder": "ana", "text": f"note {n}"})
         handle = client.get_workflow_handle(older.incident_id)
         current = await handle.describe()
         assert current.run_id != handle.first_execution_run_id

@@ -40,7 +40,7 @@ async def test_the_api_says_to_start_a_worker_when_none_answers(product: Product
     with pytest.raises(EscalationError) as triggered:
         await api.trigger(unanswered)
     with pytest.raises(EscalationError) as acknowledged:
-        await api.acknowledge(f"incident:payments:{unanswered.dedup_key}", "ana")
+        await api.act(f"incident:payments:{unanswered.dedup_key}", "acknowledge", {"responder": "ana"})
 
     assert str(triggered.value) == str(acknowledged.value) == no_worker(queue, "1s")
 

@@ -22,22 +22,14 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.close_out import CloseOut
+from activities.records import RecordStore
+from escalation.actions import AcknowledgeRequest, EscalateRequest, NoteRequest, ResolveRequest
 from escalation.config import load_config
-from escalation.connection import ensure_search_attributes
 from escalation.models import Channel, Severity
-from escalation.records import RecordStore
 from escalation.settings import Settings
-from escalation.state import (
-    NOTIFY_ACTIVITY,
-    AcknowledgeRequest,
-    Delivery,
-    EscalateRequest,
-    NoteRequest,
-    NotifyRequest,
-    NotifyResult,
-    ResolveRequest,
-)
+from escalation.state import NOTIFY_ACTIVITY, Delivery, NotifyRequest, NotifyResult
 from starter.api import Escalations
+from starter.connection import ensure_search_attributes
 from tests.support import EXAMPLE_CONFIG, binary, incident, policy, start_input
 from worker import build_worker
 from workflows.escalation import EscalationWorkflow
@@ -50,18 +42,18 @@ async def _climb_exhaust_ack_resolve(env: WorkflowEnvironment, client: Client) -
     handle = await client.start_workflow(EscalationWorkflow.run, start_input(policy(repeat=1)),
                                          id="incident-replay-climb", task_queue=QUEUE)  # fmt: skip
     await env.sleep(timedelta(hours=4))
-    await handle.execute_update(EscalationWorkflow.acknowledge, AcknowledgeRequest(responder="sam"))
-    await handle.execute_update(EscalationWorkflow.resolve, ResolveRequest(responder="sam", summary="done"))
+    await handle.execute_update("acknowledge", AcknowledgeRequest(responder="sam"))
+    await handle.execute_update("resolve", ResolveRequest(responder="sam", summary="done"))
     return handle
 
 
 async def _resolve_deadline_then_signals(env: WorkflowEnvironment, client: Client) -> WorkflowHandle:
     handle = await client.start_workflow(EscalationWorkflow.run, start_input(policy(resolve_deadline="1h")),
                                          id="incident-replay-deadline", task_queue=QUEUE)  # fmt: skip
-    await handle.execute_update(EscalationWorkflow.acknowledge, AcknowledgeRequest(responder="ana"))
+    await handle.execute_update("acknowledge", AcknowledgeRequest(responder="ana"))
     await env.sleep(timedelta(minutes=70))
-    await handle.signal(EscalationWorkflow.acknowledge_signal, AcknowledgeRequest(responder="sofia"))
-    await handle.signal(EscalationWorkflow.resolve_signal, ResolveRequest(responder="sofia", summary="ok"))
+    await handle.signal("acknowledge", AcknowledgeRequest(responder="sofia"))
+    await handle.signal("resolve", ResolveRequest(responder="sofia", summary="ok"))
     return handle
 
 
@@ -70,14 +62,18 @@ async def _every_operation_then_cancel(env: WorkflowEnvironment, client: Client)
     api = Escalations(client, Settings(task_queue=QUEUE), config)
     opened = await api.trigger(incident(key="replay-ops"), policy="support")
     await api.trigger(incident(key="replay-ops"), source="alertmanager")
-    await api.note(opened.incident_id, "ana", "checking replication")
-    await api.acknowledge(opened.incident_id, "ana")
-    await api.escalate(opened.incident_id, "ana", "needs a supervisor")
-    await api.change_severity(opened.incident_id, "sofia", Severity.SEV1, "customers affected")
+    await api.act(opened.incident_id, "note", {"responder": "ana", "text": "checking replication"})
+    await api.act(opened.incident_id, "acknowledge", {"responder": "ana"})
+    await api.act(opened.incident_id, "escalate", {"responder": "ana", "reason": "needs a supervisor"})
+    await api.act(
+        opened.incident_id,
+        "change_severity",
+        {"responder": "sofia", "severity": Severity.SEV1, "reason": "customers affected"},
+    )
     await env.sleep(timedelta(minutes=3))
-    await api.acknowledge(opened.incident_id, "sofia")
-    await api.reassign(opened.incident_id, "sofia", "sam")
-    await api.cancel(opened.incident_id, "sam", "monitoring glitch")
+    await api.act(opened.incident_id, "acknowledge", {"responder": "sofia"})
+    await api.act(opened.incident_id, "reassign", {"responder": "sofia", "to": "sam"})
+    await api.act(opened.incident_id, "cancel", {"responder": "sam", "reason": "monitoring glitch"})
     return client.get_workflow_handle(opened.incident_id)
 
 
@@ -87,8 +83,8 @@ async def _notes_until_continue_as_new(env: WorkflowEnvironment, client: Client)
         EscalationWorkflow.run, start, id="incident-replay-long", task_queue=QUEUE
     )
     for n in range(40):
-        await handle.execute_update(EscalationWorkflow.note, NoteRequest(responder="ana", text=f"note {n}"))
-    await handle.execute_update(EscalationWorkflow.resolve, ResolveRequest(responder="ana", summary="done"))
+        await handle.execute_update("note", NoteRequest(responder="ana", text=f"note {n}"))
+    await handle.execute_update("resolve", ResolveRequest(responder="ana", summary="done"))
     await handle.result()
     return client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
 
@@ -99,8 +95,8 @@ async def _channels_partly_down_then_resolve(env: WorkflowEnvironment, client: C
     api = Escalations(client, Settings(task_queue=QUEUE), config)
     opened = await api.trigger(incident(key="replay-channels"), policy="demo")
     await env.sleep(timedelta(seconds=10))
-    await api.acknowledge(opened.incident_id, "ben")
-    await api.resolve(opened.incident_id, "ben", "freed disk space")
+    await api.act(opened.incident_id, "acknowledge", {"responder": "ben"})
+    await api.act(opened.incident_id, "resolve", {"responder": "ben", "summary": "freed disk space"})
     return client.get_workflow_handle(opened.incident_id)
 
 
@@ -138,9 +134,9 @@ async def _escalate_now_during_a_slow_page(env: WorkflowEnvironment, client: Cli
                 EscalationWorkflow.run, start_input(), id="incident-replay-slow-page", task_queue=queue
             )
             await slow.frontline_paged.wait()
-            await handle.execute_update(EscalationWorkflow.escalate, escalate)
+            await handle.execute_update("escalate", escalate)
             await slow.next_tier_paged.wait()
-            await handle.execute_update(EscalationWorkflow.resolve, resolve)
+            await handle.execute_update("resolve", resolve)
             slow.release.set()
             await handle.result()
     return handle

@@ -122,7 +122,7 @@ def test_without_channels_yaml_only_the_console_is_available(config_dir: Path) -
     edit(config_dir, "policies/demo.yaml", "channels: &everywhere [console, email, slack, webhook]",
          "channels: &everywhere [console]")  # fmt: skip
     config = load_config(config_dir)
-    assert config.channels == ChannelSettings() and config.templates is None
+    assert config.channels == ChannelSettings()
     (config_dir / "policies" / "demo.yaml").write_text(
         (config_dir / "policies" / "demo.yaml").read_text().replace("[console]", "[console, email]")
     )
@@ -156,7 +156,7 @@ def test_opening_incidents_does_not_depend_on_channels_yaml(config_dir: Path) ->
     (config_dir / CHANNELS).write_text("email: {host: ''}\n")
     assert problems(config_dir)
     config = load_config(config_dir, with_channels=False)
-    assert "demo" in config.policies and config.templates is None
+    assert "demo" in config.policies and config.channels == ChannelSettings()
 
 
 def with_smtp_credentials(config_dir: Path) -> None:

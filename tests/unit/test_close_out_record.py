@@ -7,16 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from activities.records import RecordStore
 from escalation import ladder
-from escalation.records import RecordStore
-from escalation.state import (
-    AcknowledgeRequest,
-    EscalateRequest,
-    EscalationRecord,
-    EscalationState,
-    ReassignRequest,
-    ResolveRequest,
-)
+from escalation.actions import AcknowledgeRequest, EscalateRequest, ReassignRequest, ResolveRequest
+from escalation.state import EscalationRecord, EscalationState
 from starter.cli import run
 from tests.support import policy, start_input
 

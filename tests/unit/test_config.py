@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from activities.pages import load_worker_config
 from escalation.config import Config, ConfigError, load_config, read_yaml
 from escalation.models import Route, Routing, Severity
 
@@ -26,8 +27,9 @@ def edit(directory: Path, file: str, old: str, new: str) -> int:
 
 
 def problems(directory: Path) -> list[str]:
+    """Every problem ``escalate check`` reports, page templates included."""
     with pytest.raises(ConfigError) as caught:
-        load_config(directory)
+        load_worker_config(directory)
     assert caught.value.problems, "a ConfigError must list at least one problem"
     return caught.value.problems
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from activities.contact_routing import Send, plan
 from escalation.config import Config, load_config
-from escalation.contact_routing import Send, plan
 from escalation.models import Channel, Severity
 from tests.support import EXAMPLE_CONFIG
 

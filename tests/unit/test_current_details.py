@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from escalation import ladder
+from escalation.actions import EscalateRequest
 from escalation.models import Channel
 from escalation.reports import current_details, report_markdown
-from escalation.state import Delivery, EscalateRequest, NotifyResult
+from escalation.state import Delivery, NotifyResult
 from tests.support import start_input
 
 T0 = datetime(2026, 11, 25, 3, 12, tzinfo=UTC)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from escalation.records import RecordStore
+from activities.records import RecordStore
 from escalation.state import EscalationRecord, PolicyRef, Status
 from starter.embedded import prepare_data_dir
 from tests.support import incident

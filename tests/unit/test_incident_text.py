@@ -17,17 +17,17 @@ from pydantic import ValidationError
 from activities.channels.base import Message
 from activities.channels.slack import SlackSender
 from activities.channels.twilio import TwilioSender
+from activities.contact_routing import Send
+from activities.pages import Page, PageTemplateError, PageTemplates, Recipient
 from escalation import ladder
+from escalation.actions import AcknowledgeRequest
 from escalation.channel_settings import TwilioSettings
 from escalation.config import load_config
-from escalation.contact_routing import Send
 from escalation.models import Channel, Incident, Severity
-from escalation.pages import Page, PageTemplates, Recipient, TemplateProblem
 from escalation.reports import current_details, report_markdown
-from escalation.state import AcknowledgeRequest
 from escalation.text import BACKTICK_LOOKALIKE, for_terminal, header_value, xml_text
 from starter.cli import run
-from starter.inbox import Caught, describe
+from starter.inbox import Caught, page_line
 from tests.support import EXAMPLE_CONFIG, incident, start_input
 
 TEMPLATES = PageTemplates(EXAMPLE_CONFIG / "templates")
@@ -205,7 +205,7 @@ def test_terminal_printers_show_control_characters_as_escapes(
 def test_inbox_lines_show_control_characters_as_escapes() -> None:
     document = {"severity": "SEV1", "incident": {"title": "a\x1b[2J\nb"}, "tier": {"name": "t"},
                 "targets": [{"id": "ana"}]}  # fmt: skip
-    line = describe(Caught("webhook", "ops", "k", document))
+    line = page_line(Caught("webhook", "ops", "k", document))
     assert line == "webhook ops (signature ok): SEV1 a\\x1b[2J\\x0ab -> tier t: ana"
     assert for_terminal("x\u202ey") == "x\\u202ey"
 
@@ -219,7 +219,7 @@ def test_templates_run_sandboxed_and_cannot_read_the_environment(
     (config / "templates" / "sms.txt.j2").write_text(
         "{{ cycler.__init__.__globals__.os.environ.ESCALATION_TEST_SECRET }}"
     )
-    with pytest.raises(TemplateProblem) as problem:
+    with pytest.raises(PageTemplateError) as problem:
         PageTemplates(config / "templates")
     assert "unsafe" in str(problem.value) and "hunter2" not in str(problem.value)
     monkeypatch.setenv("ESCALATION_CONFIG", str(config))

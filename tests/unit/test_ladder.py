@@ -7,19 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from escalation import ladder
+from escalation.actions import AcknowledgeRequest, NoteRequest, ResolveRequest
 from escalation.models import Channel, EscalationPolicy, Severity
-from escalation.state import (
-    AcknowledgeRequest,
-    Delivery,
-    EscalationState,
-    EventKind,
-    NoteRequest,
-    NotifyResult,
-    Phase,
-    ResolveRequest,
-    Status,
-    Step,
-)
+from escalation.state import Delivery, EscalationState, EventKind, NotifyResult, Phase, Status, Step
 from tests.support import incident, policy, start_input
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)

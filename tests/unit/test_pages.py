@@ -6,9 +6,10 @@ import hashlib
 import hmac
 from datetime import UTC, datetime
 
-from activities.channels.webhook import signature
+from activities.channels.webhook import sign
+from activities.pages import Page, PageTemplates, Recipient
 from escalation.models import Severity
-from escalation.pages import Page, PageTemplates, Recipient, web_ui_url
+from escalation.reports import web_ui_url
 from starter.inbox import verify
 from tests.support import EXAMPLE_CONFIG, incident
 
@@ -59,14 +60,14 @@ def test_sms_stays_short_and_says_how_to_acknowledge() -> None:
 def test_signature_is_hmac_sha256_over_timestamp_dot_body() -> None:
     body = b'{"schema":"escalation.page.v1"}'
     expected = hmac.new(b"s3cret", b"1764040000." + body, hashlib.sha256).hexdigest()
-    assert signature("s3cret", "1764040000", body) == f"sha256={expected}"
+    assert sign("s3cret", "1764040000", body) == f"sha256={expected}"
 
 
 def test_receivers_refuse_tampered_unsigned_and_replayed_requests() -> None:
     body, now = b'{"a":1}', 1764040000.0
     headers = {
         "X-Escalation-Timestamp": "1764040000",
-        "X-Escalation-Signature": signature("s", "1764040000", body),
+        "X-Escalation-Signature": sign("s", "1764040000", body),
     }
     assert verify("s", headers, body, now) is None
     assert verify("s", headers, b'{"a":2}', now) == "signature does not match"

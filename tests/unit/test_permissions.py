@@ -8,6 +8,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from escalation import ladder
+from escalation.actions import (
+    AcknowledgeRequest,
+    CancelRequest,
+    EscalateRequest,
+    NoteRequest,
+    ReassignRequest,
+    ResolveRequest,
+    SeverityRequest,
+)
 from escalation.models import Severity
 from escalation.permissions import (
     MAX_TEXT,
@@ -22,17 +31,7 @@ from escalation.permissions import (
     resolve_refusal,
     severity_refusal,
 )
-from escalation.state import (
-    AcknowledgeRequest,
-    CancelRequest,
-    EscalateRequest,
-    EscalationState,
-    NoteRequest,
-    OccurrenceRequest,
-    ReassignRequest,
-    ResolveRequest,
-    SeverityRequest,
-)
+from escalation.state import EscalationState, OccurrenceRequest
 from tests.support import policy, start_input
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
@@ -73,21 +72,21 @@ def exhausted() -> EscalationState:
 
 
 def test_acknowledge_is_open_to_the_tiers_reached_so_far() -> None:
-    assert may_acknowledge(POLICY, triggered()) == ["ana", "ben"]
-    assert may_acknowledge(POLICY, at_supervisor()) == ["ana", "ben", "sofia", "sam"]
+    assert may_acknowledge(triggered(), POLICY) == ["ana", "ben"]
+    assert may_acknowledge(at_supervisor(), POLICY) == ["ana", "ben", "sofia", "sam"]
 
 
 def test_a_higher_tier_may_not_acknowledge_before_it_is_reached() -> None:
-    reason = acknowledge_refusal(POLICY, triggered(), AcknowledgeRequest(responder="sofia"))
+    reason = acknowledge_refusal(triggered(), POLICY, AcknowledgeRequest(responder="sofia"))
     assert reason == "sofia may not acknowledge at tier frontline; ask one of: ana, ben"
 
 
 def test_an_earlier_tier_may_still_acknowledge() -> None:
-    assert acknowledge_refusal(POLICY, at_supervisor(), AcknowledgeRequest(responder="ana")) is None
+    assert acknowledge_refusal(at_supervisor(), POLICY, AcknowledgeRequest(responder="ana")) is None
 
 
 def test_a_stranger_may_not_acknowledge() -> None:
-    reason = acknowledge_refusal(POLICY, triggered(), AcknowledgeRequest(responder="mallory"))
+    reason = acknowledge_refusal(triggered(), POLICY, AcknowledgeRequest(responder="mallory"))
     assert reason == (
         "responder 'mallory' is not a target of policy 'test'; "
         "act as one of: ana, ben, dba-kim, net-lee, sam, sofia"
@@ -95,12 +94,12 @@ def test_a_stranger_may_not_acknowledge() -> None:
 
 
 def test_acknowledge_is_refused_once_acknowledged_and_names_the_holder() -> None:
-    reason = acknowledge_refusal(POLICY, acknowledged_by("ana"), AcknowledgeRequest(responder="ben"))
+    reason = acknowledge_refusal(acknowledged_by("ana"), POLICY, AcknowledgeRequest(responder="ben"))
     assert reason == "the incident is already acknowledged by ana; ask them to hand it over or resolve it"
 
 
 def test_acknowledge_is_refused_once_resolved() -> None:
-    reason = acknowledge_refusal(POLICY, resolved_by("ana"), AcknowledgeRequest(responder="ben"))
+    reason = acknowledge_refusal(resolved_by("ana"), POLICY, AcknowledgeRequest(responder="ben"))
     assert reason == "the incident is already resolved by ana; nothing to acknowledge"
 
 
@@ -108,7 +107,7 @@ def test_an_exhausted_ladder_may_be_acknowledged_by_anyone_it_paged() -> None:
     state = exhausted()
     assert state.is_open
     for responder in ("ana", "sam", "net-lee"):
-        assert acknowledge_refusal(POLICY, state, AcknowledgeRequest(responder=responder)) is None
+        assert acknowledge_refusal(state, POLICY, AcknowledgeRequest(responder=responder)) is None
 
 
 def test_after_a_new_round_the_tiers_of_the_first_round_may_still_acknowledge() -> None:
@@ -117,7 +116,7 @@ def test_after_a_new_round_the_tiers_of_the_first_round_may_still_acknowledge() 
     for _ in range(5):
         ladder.time_out(state, twice, T0)
     assert state.step.round == 1 and state.step.tier == 0
-    assert acknowledge_refusal(twice, state, AcknowledgeRequest(responder="net-lee")) is None
+    assert acknowledge_refusal(state, twice, AcknowledgeRequest(responder="net-lee")) is None
 
 
 # --- steering: the acknowledger, the current tier and the tiers above -------------------
@@ -125,7 +124,7 @@ def test_after_a_new_round_the_tiers_of_the_first_round_may_still_acknowledge() 
 
 def test_steering_belongs_to_the_holder_and_the_current_and_higher_tiers() -> None:
     state = acknowledged_by("ana", at_supervisor())
-    assert may_steer(POLICY, state) == ["ana", "sofia", "sam", "dba-kim", "net-lee"]
+    assert may_steer(state, POLICY) == ["ana", "sofia", "sam", "dba-kim", "net-lee"]
 
 
 @pytest.mark.parametrize(
@@ -141,37 +140,37 @@ def test_steering_belongs_to_the_holder_and_the_current_and_higher_tiers() -> No
 )  # fmt: skip
 def test_a_lower_tier_may_not_steer_and_is_told_who_may(refusal, request_, verb) -> None:
     state = acknowledged_by("sofia", at_supervisor())
-    assert refusal(POLICY, state, request_) == (
+    assert refusal(state, POLICY, request_) == (
         f"ben may not {verb} at tier supervisor; ask one of: sofia, sam, dba-kim, net-lee"
     )
 
 
 def test_the_holder_may_steer_from_a_lower_tier() -> None:
     state = acknowledged_by("ana", at_supervisor())
-    assert resolve_refusal(POLICY, state, ResolveRequest(responder="ana", summary="fixed")) is None
-    assert escalate_refusal(POLICY, state, EscalateRequest(responder="ana", reason="needs dba")) is None
+    assert resolve_refusal(state, POLICY, ResolveRequest(responder="ana", summary="fixed")) is None
+    assert escalate_refusal(state, POLICY, EscalateRequest(responder="ana", reason="needs dba")) is None
 
 
 def test_a_stranger_may_not_resolve() -> None:
-    reason = resolve_refusal(POLICY, triggered(), ResolveRequest(responder="mallory", summary="fixed it"))
+    reason = resolve_refusal(triggered(), POLICY, ResolveRequest(responder="mallory", summary="fixed it"))
     assert reason is not None and "responder 'mallory' is not a target of policy 'test'" in reason
 
 
 @pytest.mark.parametrize("summary", ["", "   ", "\n\t"])
 def test_resolve_is_refused_with_a_blank_summary(summary: str) -> None:
-    reason = resolve_refusal(POLICY, acknowledged_by("ana"), ResolveRequest(responder="ana", summary=summary))
+    reason = resolve_refusal(acknowledged_by("ana"), POLICY, ResolveRequest(responder="ana", summary=summary))
     assert reason == "summary is empty: say in a sentence what fixed it (--summary TEXT)"
 
 
 def test_closed_incidents_refuse_every_action() -> None:
     state = resolved_by("ana")
-    assert resolve_refusal(POLICY, state, ResolveRequest(responder="ana", summary="again")) == (
+    assert resolve_refusal(state, POLICY, ResolveRequest(responder="ana", summary="again")) == (
         "the incident is already resolved by ana"
     )
-    assert escalate_refusal(POLICY, state, EscalateRequest(responder="ana", reason="x")) is not None
-    assert note_refusal(POLICY, state, NoteRequest(responder="ana", text="x")) is not None
-    assert cancel_refusal(POLICY, state, CancelRequest(responder="ana", reason="x")) is not None
-    assert occurrence_refusal(POLICY, state, OccurrenceRequest(trigger_id="t2")) == (
+    assert escalate_refusal(state, POLICY, EscalateRequest(responder="ana", reason="x")) is not None
+    assert note_refusal(state, POLICY, NoteRequest(responder="ana", text="x")) is not None
+    assert cancel_refusal(state, POLICY, CancelRequest(responder="ana", reason="x")) is not None
+    assert occurrence_refusal(state, POLICY, OccurrenceRequest(trigger_id="t2")) == (
         "the incident is resolved and closing; trigger again to open a new escalation"
     )
 
@@ -181,72 +180,72 @@ def test_closed_incidents_refuse_every_action() -> None:
 
 def test_escalate_from_the_last_tier_is_refused() -> None:
     state = exhausted()
-    reason = escalate_refusal(POLICY, state, EscalateRequest(responder="net-lee", reason="help"))
+    reason = escalate_refusal(state, POLICY, EscalateRequest(responder="net-lee", reason="help"))
     assert (
         reason == "tier specialist is the last tier of policy 'test'; there is no higher tier to hand it to"
     )
 
 
 def test_escalate_needs_a_reason() -> None:
-    reason = escalate_refusal(POLICY, triggered(), EscalateRequest(responder="ana", reason=" "))
+    reason = escalate_refusal(triggered(), POLICY, EscalateRequest(responder="ana", reason=" "))
     assert reason == "reason is empty: say why it needs the next tier (--reason TEXT)"
 
 
 def test_anyone_in_the_policy_may_add_a_note_but_not_an_empty_one() -> None:
-    assert note_refusal(POLICY, triggered(), NoteRequest(responder="net-lee", text="db looks fine")) is None
-    assert note_refusal(POLICY, triggered(), NoteRequest(responder="ana", text="")) == (
+    assert note_refusal(triggered(), POLICY, NoteRequest(responder="net-lee", text="db looks fine")) is None
+    assert note_refusal(triggered(), POLICY, NoteRequest(responder="ana", text="")) == (
         "note is empty: write what was tried or learned"
     )
     assert "not a target" in (
-        note_refusal(POLICY, triggered(), NoteRequest(responder="eve", text="hi")) or ""
+        note_refusal(triggered(), POLICY, NoteRequest(responder="eve", text="hi")) or ""
     )
 
 
 def test_severity_must_change() -> None:
     reason = severity_refusal(
-        POLICY, triggered(), SeverityRequest(responder="ana", severity=Severity.SEV2, reason="same")
+        triggered(), POLICY, SeverityRequest(responder="ana", severity=Severity.SEV2, reason="same")
     )
     assert reason == "the incident is already SEV2; pick another severity"
 
 
 def test_reassign_needs_an_acknowledged_incident_and_a_new_holder_in_the_policy() -> None:
-    assert reassign_refusal(POLICY, triggered(), ReassignRequest(responder="ana", to="ben")) == (
+    assert reassign_refusal(triggered(), POLICY, ReassignRequest(responder="ana", to="ben")) == (
         "nobody holds the incident yet; ask ben to acknowledge it instead"
     )
     held = acknowledged_by("ana")
-    assert reassign_refusal(POLICY, held, ReassignRequest(responder="ana", to="ana")) == (
+    assert reassign_refusal(held, POLICY, ReassignRequest(responder="ana", to="ana")) == (
         "ana already holds the incident"
     )
     assert "'zed' is not a target of policy 'test'" in (
-        reassign_refusal(POLICY, held, ReassignRequest(responder="ana", to="zed")) or ""
+        reassign_refusal(held, POLICY, ReassignRequest(responder="ana", to="zed")) or ""
     )
-    assert reassign_refusal(POLICY, held, ReassignRequest(responder="ana", to="sofia")) is None
+    assert reassign_refusal(held, POLICY, ReassignRequest(responder="ana", to="sofia")) is None
 
 
 def test_cancel_needs_a_reason() -> None:
-    reason = cancel_refusal(POLICY, triggered(), CancelRequest(responder="ana", reason=""))
+    reason = cancel_refusal(triggered(), POLICY, CancelRequest(responder="ana", reason=""))
     assert reason == "reason is empty: say why this is a false alarm (--reason TEXT)"
 
 
 def test_a_trigger_for_an_open_incident_is_accepted() -> None:
-    assert occurrence_refusal(POLICY, triggered(), OccurrenceRequest(trigger_id="t2")) is None
+    assert occurrence_refusal(triggered(), POLICY, OccurrenceRequest(trigger_id="t2")) is None
 
 
 def _note(text: str) -> str | None:
-    return note_refusal(POLICY, triggered(), NoteRequest(responder="ana", text=text))
+    return note_refusal(triggered(), POLICY, NoteRequest(responder="ana", text=text))
 
 
 def _ack_note(text: str) -> str | None:
-    return acknowledge_refusal(POLICY, triggered(), AcknowledgeRequest(responder="ana", note=text))
+    return acknowledge_refusal(triggered(), POLICY, AcknowledgeRequest(responder="ana", note=text))
 
 
 def _root_cause(text: str) -> str | None:
     request = ResolveRequest(responder="ana", summary="ok", root_cause=text)
-    return resolve_refusal(POLICY, acknowledged_by("ana"), request)
+    return resolve_refusal(acknowledged_by("ana"), POLICY, request)
 
 
 def _cancel_reason(text: str) -> str | None:
-    return cancel_refusal(POLICY, acknowledged_by("ana"), CancelRequest(responder="ana", reason=text))
+    return cancel_refusal(acknowledged_by("ana"), POLICY, CancelRequest(responder="ana", reason=text))
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from escalation import ladder
+from escalation.actions import AcknowledgeRequest
 from escalation.models import Channel
 from escalation.reports import current_details, headline, report_markdown, timeline_text
-from escalation.state import AcknowledgeRequest, Delivery, NotifyResult
+from escalation.state import Delivery, NotifyResult
 from tests.support import incident, policy, start_input
 
 T0 = datetime(2026, 11, 25, 3, 12, tzinfo=UTC)

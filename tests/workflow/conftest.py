@@ -15,8 +15,8 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.notify import Notifier
+from activities.records import RecordStore
 from escalation.config import Config, load_config
-from escalation.records import RecordStore
 from escalation.settings import DEFAULT_UI_URL, Settings
 from escalation.state import EscalationInput, StatusView
 from starter.api import Escalations
@@ -49,11 +49,13 @@ class Ladder:
     async def terminate_open(self) -> None:
         """Open escalations left behind would hold the shared server's clock, and so would one
         terminated while an activity of it runs: time stops skipping for every later test.
-        So let running activities finish (bounded), then terminate."""
+        So let running activities finish (bounded), then terminate. A pending workflow task may
+        be about to schedule one (a page for the step an action just moved to): wait for it too."""
         for handle in self.started:
             for _ in range(600):  # a page to dead channels takes seconds: wait for it (bounded)
                 description = await handle.describe()
-                if not description.raw_description.pending_activities:
+                raw = description.raw_description
+                if not raw.pending_activities and not raw.HasField("pending_workflow_task"):
                     break
                 await asyncio.sleep(0.05)
             if description.status == WorkflowExecutionStatus.RUNNING:

@@ -14,12 +14,14 @@ async def test_after_escalate_now_and_reassign_the_record_names_first_acknowledg
     handle = await ladder.start(start_input())
     await ladder.until(handle, lambda v: len(notified(v)) == 1)
     await ladder.env.sleep(timedelta(minutes=5))
-    await ladder.api.acknowledge(handle.id, "ana")
-    await ladder.api.escalate(handle.id, "ana", "needs a supervisor")
+    await ladder.api.act(handle.id, "acknowledge", {"responder": "ana"})
+    await ladder.api.act(handle.id, "escalate", {"responder": "ana", "reason": "needs a supervisor"})
     await ladder.until(handle, lambda v: notified(v) == [["ana"], ["sofia"]])
-    await ladder.api.acknowledge(handle.id, "sofia")
-    await ladder.api.reassign(handle.id, "sofia", "dba-kim")
-    await ladder.api.resolve(handle.id, "dba-kim", "failed over to the replica")
+    await ladder.api.act(handle.id, "acknowledge", {"responder": "sofia"})
+    await ladder.api.act(handle.id, "reassign", {"responder": "sofia", "to": "dba-kim"})
+    await ladder.api.act(
+        handle.id, "resolve", {"responder": "dba-kim", "summary": "failed over to the replica"}
+    )
     await handle.result()
 
     saved = ladder.store.latest(handle.id)
@@ -36,9 +38,9 @@ async def test_after_escalate_now_without_a_new_acknowledgement_the_record_keeps
 ) -> None:
     handle = await ladder.start(start_input())
     await ladder.until(handle, lambda v: len(notified(v)) == 1)
-    await ladder.api.acknowledge(handle.id, "ana")
-    await ladder.api.escalate(handle.id, "ana", "needs a supervisor")
-    await ladder.api.resolve(handle.id, "sofia", "restarted the primary")
+    await ladder.api.act(handle.id, "acknowledge", {"responder": "ana"})
+    await ladder.api.act(handle.id, "escalate", {"responder": "ana", "reason": "needs a supervisor"})
+    await ladder.api.act(handle.id, "resolve", {"responder": "sofia", "summary": "restarted the primary"})
 
     record = await handle.result()
 

@@ -45,7 +45,7 @@ async def test_a_waiting_trigger_joins_the_escalation_another_trigger_opened_fir
                       activities=[ladder.notify, held_close_out]):  # fmt: skip
         first = await api.trigger(incident(key=key))
         closing = await ladder.client.get_workflow_handle(first.incident_id).describe()
-        await api.resolve(first.incident_id, "ana", "fixed")
+        await api.act(first.incident_id, "resolve", {"responder": "ana", "summary": "fixed"})
         late = asyncio.create_task(api.trigger(incident(key=key)))
         await waiting.wait()
         release.set()

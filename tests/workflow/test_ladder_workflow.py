@@ -5,18 +5,18 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
+from escalation.actions import AcknowledgeRequest
 from escalation.models import Severity
-from escalation.state import AcknowledgeRequest, EventKind, Status
+from escalation.state import EventKind, Status
 from tests.support import incident, policy, start_input
 from tests.workflow.conftest import Ladder, notified
-from workflows.escalation import EscalationWorkflow
 
 
 async def test_acknowledged_at_first_tier_stops_the_ladder(ladder: Ladder) -> None:
     handle = await ladder.start(start_input())
     await ladder.until(handle, lambda v: notified(v) == [["ana"]])
 
-    view = await ladder.api.acknowledge(handle.id, "ana", note="looking")
+    view = await ladder.api.act(handle.id, "acknowledge", {"responder": "ana", "note": "looking"})
 
     assert view.status is Status.ACKNOWLEDGED
     assert view.acknowledged_by == "ana"
@@ -86,9 +86,11 @@ async def test_acknowledge_and_resolve_after_exhaustion(ladder: Ladder) -> None:
     await ladder.env.sleep(timedelta(hours=2))
     await ladder.until(handle, lambda v: v.status is Status.EXHAUSTED)
 
-    acked = await ladder.api.acknowledge(handle.id, "net-lee")
+    acked = await ladder.api.act(handle.id, "acknowledge", {"responder": "net-lee"})
     assert acked.status is Status.ACKNOWLEDGED
-    resolved = await ladder.api.resolve(handle.id, "net-lee", "failed over to replica")
+    resolved = await ladder.api.act(
+        handle.id, "resolve", {"responder": "net-lee", "summary": "failed over to replica"}
+    )
     assert resolved.status is Status.RESOLVED
     record = await handle.result()
     assert record.outcome is Status.RESOLVED
@@ -100,10 +102,14 @@ async def test_resolve_closes_out_with_the_full_record(ladder: Ladder) -> None:
     await ladder.until(handle, lambda v: len(notified(v)) == 1)
     await ladder.env.sleep(timedelta(minutes=20))
     await ladder.until(handle, lambda v: notified(v) == [["ana"], ["ben"]])
-    await ladder.api.acknowledge(handle.id, "ben")
+    await ladder.api.act(handle.id, "acknowledge", {"responder": "ben"})
     await ladder.env.sleep(timedelta(minutes=30))
 
-    await ladder.api.resolve(handle.id, "ben", "restarted the primary", root_cause="disk full")
+    await ladder.api.act(
+        handle.id,
+        "resolve",
+        {"responder": "ben", "summary": "restarted the primary", "root_cause": "disk full"},
+    )
     await handle.result()
 
     saved = ladder.store.latest(handle.id)
@@ -130,7 +136,7 @@ async def test_signals_acknowledge_and_ignore_refused_senders(ladder: Ladder) ->
     acks = [e for e in view.timeline if e.kind is EventKind.ACKNOWLEDGED]
     assert [(e.actor, e.note) for e in acks] == [("ben", "on it")]
 
-    await handle.signal(EscalationWorkflow.resolve_signal, {"responder": "ben", "summary": "fixed"})
+    await handle.signal("resolve", {"responder": "ben", "summary": "fixed"})
     record = await handle.result()
     assert record.resolved_by == "ben"
 
@@ -138,7 +144,7 @@ async def test_signals_acknowledge_and_ignore_refused_senders(ladder: Ladder) ->
 async def test_resolve_deadline_re_escalates_an_unresolved_acknowledgement(ladder: Ladder) -> None:
     handle = await ladder.start(start_input(policy(resolve_deadline="1h")))
     await ladder.until(handle, lambda v: len(notified(v)) == 1)
-    await ladder.api.acknowledge(handle.id, "ana")
+    await ladder.api.act(handle.id, "acknowledge", {"responder": "ana"})
 
     await ladder.env.sleep(timedelta(minutes=61))
     view = await ladder.until(handle, lambda v: notified(v) == [["ana"], ["sofia"]])

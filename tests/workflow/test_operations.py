@@ -12,14 +12,15 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle
 from temporalio.worker import Worker
 
-from escalation import visibility
+from escalation.actions import NoteRequest
 from escalation.models import Severity
 from escalation.settings import Settings
-from escalation.state import CLOSE_OUT_ACTIVITY, EscalationRecord, EventKind, NoteRequest, Status
+from escalation.state import CLOSE_OUT_ACTIVITY, EscalationRecord, EventKind, Status
 from starter.api import EscalationError, Escalations
 from tests.support import incident, policy, start_input
 from tests.workflow.conftest import Ladder, notified
 from tests.workflow.test_rejections import accepted_updates
+from workflows import visibility
 from workflows.escalation import EscalationWorkflow
 
 SCALED = policy(severities={"SEV1": {"timeout_scale": 0.5}, "SEV4": {"timeout_scale": 2}})
@@ -37,9 +38,11 @@ async def search_attribute(handle: WorkflowHandle, key: object) -> object:
 async def test_escalate_now_hands_an_acknowledged_incident_to_the_next_tier(ladder: Ladder) -> None:
     handle = await ladder.start(start_input())
     await ladder.until(handle, lambda v: len(notified(v)) == 1)
-    await ladder.api.acknowledge(handle.id, "ana")
+    await ladder.api.act(handle.id, "acknowledge", {"responder": "ana"})
 
-    view = await ladder.api.escalate(handle.id, "ana", "needs a DBA, beyond my access")
+    view = await ladder.api.act(
+        handle.id, "escalate", {"responder": "ana", "reason": "needs a DBA, beyond my access"}
+    )
 
     assert (view.status, view.tier_name, view.acknowledged_by) == (Status.TRIGGERED, "supervisor", None)
     escalated = [e for e in (await ladder.status(handle)).timeline if e.kind is EventKind.ESCALATED][-1]
@@ -55,18 +58,18 @@ async def test_escalate_now_hands_an_acknowledged_incident_to_the_next_tier(ladd
 
 async def test_escalate_from_the_last_tier_is_refused_and_not_recorded(ladder: Ladder) -> None:
     handle = await ladder.start(start_input(i=incident(Severity.SEV1)))
-    await ladder.api.escalate(handle.id, "sofia", "specialists needed")
+    await ladder.api.act(handle.id, "escalate", {"responder": "sofia", "reason": "specialists needed"})
     before = await accepted_updates(handle)
 
     with pytest.raises(EscalationError, match="tier specialist is the last tier of policy 'test'"):
-        await ladder.api.escalate(handle.id, "dba-kim", "even higher")
+        await ladder.api.act(handle.id, "escalate", {"responder": "dba-kim", "reason": "even higher"})
     assert await accepted_updates(handle) == before
 
 
 async def test_notes_reach_status_and_the_web_ui_details(ladder: Ladder) -> None:
     handle = await ladder.start(start_input())
-    await ladder.api.note(handle.id, "ana", "replica lag is 40 minutes")
-    await ladder.api.note(handle.id, "net-lee", "network path is clean")
+    await ladder.api.act(handle.id, "note", {"responder": "ana", "text": "replica lag is 40 minutes"})
+    await ladder.api.act(handle.id, "note", {"responder": "net-lee", "text": "network path is clean"})
 
     view = await ladder.status(handle)
     notes = [(e.actor, e.note) for e in view.timeline if e.kind is EventKind.NOTE]
@@ -77,7 +80,7 @@ async def test_notes_reach_status_and_the_web_ui_details(ladder: Ladder) -> None
     assert "**Paging:** ana" in details
 
     with pytest.raises(EscalationError, match="note is empty"):
-        await ladder.api.note(handle.id, "ana", "  ")
+        await ladder.api.act(handle.id, "note", {"responder": "ana", "text": "  "})
 
 
 async def test_raising_severity_shortens_the_remaining_wait(ladder: Ladder) -> None:
@@ -85,7 +88,11 @@ async def test_raising_severity_shortens_the_remaining_wait(ladder: Ladder) -> N
     await ladder.until(handle, lambda v: len(notified(v)) == 1)
     await ladder.env.sleep(timedelta(minutes=5))
 
-    view = await ladder.api.change_severity(handle.id, "ana", Severity.SEV1, "all regions down")
+    view = await ladder.api.act(
+        handle.id,
+        "change_severity",
+        {"responder": "ana", "severity": Severity.SEV1, "reason": "all regions down"},
+    )
     assert view.severity is Severity.SEV1
     changed = [e for e in (await ladder.status(handle)).timeline if e.kind is EventKind.SEVERITY_CHANGED]
     assert [(e.actor, e.note) for e in changed] == [("ana", "SEV2 -> SEV1: all regions down")]
@@ -100,7 +107,11 @@ async def test_raising_severity_moves_up_to_the_severitys_start_tier(ladder: Lad
     handle = await ladder.start(start_input())  # SEV2 at frontline; SEV1 starts at supervisor
     await ladder.until(handle, lambda v: len(notified(v)) == 1)
 
-    view = await ladder.api.change_severity(handle.id, "ana", Severity.SEV1, "customers affected")
+    view = await ladder.api.act(
+        handle.id,
+        "change_severity",
+        {"responder": "ana", "severity": Severity.SEV1, "reason": "customers affected"},
+    )
 
     assert (view.tier_name, view.paging) == ("supervisor", ["sofia"])
     await ladder.until(handle, lambda v: notified(v) == [["ana"], ["sofia"]])
@@ -111,7 +122,11 @@ async def test_lowering_severity_lengthens_the_wait_and_pages_nobody_new(ladder:
     await ladder.until(handle, lambda v: len(notified(v)) == 1)
     await ladder.env.sleep(timedelta(minutes=5))
 
-    await ladder.api.change_severity(handle.id, "ana", Severity.SEV4, "internal tool only")
+    await ladder.api.act(
+        handle.id,
+        "change_severity",
+        {"responder": "ana", "severity": Severity.SEV4, "reason": "internal tool only"},
+    )
 
     await ladder.env.sleep(timedelta(minutes=15))  # past the SEV2 deadline: 10m left became 20m
     assert notified(await ladder.status(handle)) == [["ana"]]
@@ -121,16 +136,16 @@ async def test_lowering_severity_lengthens_the_wait_and_pages_nobody_new(ladder:
 
 async def test_reassign_passes_the_acknowledgement(ladder: Ladder) -> None:
     handle = await ladder.start(start_input())
-    await ladder.api.acknowledge(handle.id, "ana")
+    await ladder.api.act(handle.id, "acknowledge", {"responder": "ana"})
 
-    view = await ladder.api.reassign(handle.id, "ana", "ben")
+    view = await ladder.api.act(handle.id, "reassign", {"responder": "ana", "to": "ben"})
 
     assert view.acknowledged_by == "ben" and view.status is Status.ACKNOWLEDGED
     event = next(e for e in (await ladder.status(handle)).timeline if e.kind is EventKind.REASSIGNED)
     assert (event.actor, event.targets, event.note) == ("ana", ["ben"], "from ana to ben")
     assert await search_attribute(handle, visibility.ACKNOWLEDGED_BY) == "ben"
     with pytest.raises(EscalationError, match="ben already holds the incident"):
-        await ladder.api.reassign(handle.id, "ben", "ben")
+        await ladder.api.act(handle.id, "reassign", {"responder": "ben", "to": "ben"})
 
 
 async def test_a_lower_tier_may_not_resolve_once_the_ladder_moved_up(ladder: Ladder) -> None:
@@ -142,13 +157,13 @@ async def test_a_lower_tier_may_not_resolve_once_the_ladder_moved_up(ladder: Lad
     with pytest.raises(
         EscalationError, match="ana may not resolve at tier supervisor; ask one of: sofia, sam"
     ):
-        await ladder.api.resolve(handle.id, "ana", "fixed")
+        await ladder.api.act(handle.id, "resolve", {"responder": "ana", "summary": "fixed"})
     assert await accepted_updates(handle) == 0
 
 
 async def test_cancel_closes_out_as_a_false_alarm(ladder: Ladder) -> None:
     handle = await ladder.start(start_input())
-    await ladder.api.cancel(handle.id, "ana", "synthetic check misfired")
+    await ladder.api.act(handle.id, "cancel", {"responder": "ana", "reason": "synthetic check misfired"})
 
     record: EscalationRecord = await handle.result()
     assert (record.outcome, record.resolved_by) == (Status.CANCELLED, "ana")
@@ -159,7 +174,7 @@ async def test_cancel_closes_out_as_a_false_alarm(ladder: Ladder) -> None:
 
 async def test_signals_carry_every_operation(ladder: Ladder) -> None:
     handle = await ladder.start(start_input())
-    await handle.signal(EscalationWorkflow.note_signal, NoteRequest(responder="ana", text="looking"))
+    await handle.signal("note", NoteRequest(responder="ana", text="looking"))
     await handle.signal("note", {"responder": "mallory", "text": "ignored"})
     await handle.signal("escalate", {"responder": "ana", "reason": "need a supervisor"})
     await handle.signal("change_severity", {"responder": "sofia", "severity": "SEV3", "reason": "minor"})
@@ -175,8 +190,8 @@ async def test_signals_carry_every_operation(ladder: Ladder) -> None:
 async def test_simultaneous_acknowledgements_have_exactly_one_winner(ladder: Ladder) -> None:
     handle = await ladder.start(start_input())
     results = await asyncio.gather(
-        ladder.api.acknowledge(handle.id, "ana"),
-        ladder.api.acknowledge(handle.id, "ben"),
+        ladder.api.act(handle.id, "acknowledge", {"responder": "ana"}),
+        ladder.api.act(handle.id, "acknowledge", {"responder": "ben"}),
         return_exceptions=True,
     )
 
@@ -194,7 +209,7 @@ async def test_three_hundred_notes_survive_continue_as_new(ladder: Ladder) -> No
     paged = await ladder.until(handle, lambda v: len(notified(v)) == 1)
 
     for n in range(300):
-        await ladder.api.note(handle.id, "ana", f"note {n}")
+        await ladder.api.act(handle.id, "note", {"responder": "ana", "text": f"note {n}"})
 
     view = await ladder.status(handle)
     assert [e.note for e in view.timeline if e.kind is EventKind.NOTE] == [f"note {n}" for n in range(300)]
@@ -203,7 +218,7 @@ async def test_three_hundred_notes_survive_continue_as_new(ladder: Ladder) -> No
     assert view.next_deadline == paged.next_deadline, "the step's deadline carries over"
     assert (await handle.describe()).run_id != first_run, "the history was handed to a fresh run"
 
-    await ladder.api.resolve(handle.id, "ana", "fixed after many notes")
+    await ladder.api.act(handle.id, "resolve", {"responder": "ana", "summary": "fixed after many notes"})
     record: EscalationRecord = await handle.result()
     assert sum(e.kind is EventKind.NOTE for e in record.timeline) == 300
 
@@ -229,7 +244,7 @@ async def test_after_resolution_the_same_key_opens_a_new_escalation(ladder: Ladd
     key = uuid.uuid4().hex[:8]
     first = await ladder.api.trigger(incident(key=key))
     handle = ladder.client.get_workflow_handle(first.incident_id)
-    await ladder.api.resolve(first.incident_id, "ana", "fixed")
+    await ladder.api.act(first.incident_id, "resolve", {"responder": "ana", "summary": "fixed"})
     await handle.result()
 
     second = await ladder.api.trigger(incident(key=key))
@@ -253,7 +268,7 @@ async def test_a_trigger_during_close_out_waits_and_opens_a_new_escalation(ladde
     async with Worker(ladder.client, task_queue=queue, workflows=[EscalationWorkflow],
                       activities=[ladder.notify, held_close_out]):  # fmt: skip
         first = await api.trigger(incident(key=key))
-        await api.resolve(first.incident_id, "ana", "fixed")
+        await api.act(first.incident_id, "resolve", {"responder": "ana", "summary": "fixed"})
         retrigger = asyncio.create_task(api.trigger(incident(key=key)))
         await asyncio.sleep(0.5)
         assert not retrigger.done(), "a trigger must not attach to an escalation that is closing"

@@ -64,7 +64,7 @@ def pages(timeline: list[TimelineEvent]) -> list[tuple[str | None, list[str]]]:
 
 async def test_escalate_now_during_a_slow_page_pages_the_next_tier_at_once(ladder: Ladder) -> None:
     async with paging_slowly(ladder) as (slow, handle):
-        await ladder.api.escalate(handle.id, "ana", "needs a supervisor")
+        await ladder.api.act(handle.id, "escalate", {"responder": "ana", "reason": "needs a supervisor"})
 
         await asyncio.wait_for(slow.next_tier_paged.wait(), GENEROUS)
         await ladder.until(handle, lambda v: pages(v.timeline) == [("supervisor", ["sofia"])])
@@ -81,9 +81,9 @@ async def test_a_resolve_after_the_ladder_moved_on_closes_out_once_the_slow_page
     ladder: Ladder,
 ) -> None:
     async with paging_slowly(ladder) as (slow, handle):
-        await ladder.api.escalate(handle.id, "ana", "needs a supervisor")
+        await ladder.api.act(handle.id, "escalate", {"responder": "ana", "reason": "needs a supervisor"})
         await asyncio.wait_for(slow.next_tier_paged.wait(), GENEROUS)
-        await ladder.api.resolve(handle.id, "sofia", "restarted the primary")
+        await ladder.api.act(handle.id, "resolve", {"responder": "sofia", "summary": "restarted the primary"})
         slow.release.set()
         record = await asyncio.wait_for(handle.result(), GENEROUS)
 

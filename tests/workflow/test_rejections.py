@@ -32,9 +32,9 @@ async def test_stranger_cannot_acknowledge_or_resolve(ladder: Ladder) -> None:
     with pytest.raises(
         EscalationError, match=r"'mallory' is not a target of policy 'test'; act as one of: ana"
     ):
-        await ladder.api.acknowledge(handle.id, "mallory")
+        await ladder.api.act(handle.id, "acknowledge", {"responder": "mallory"})
     with pytest.raises(EscalationError, match="'mallory' is not a target"):
-        await ladder.api.resolve(handle.id, "mallory", "fixed")
+        await ladder.api.act(handle.id, "resolve", {"responder": "mallory", "summary": "fixed"})
 
     assert (await ladder.status(handle)).status is Status.TRIGGERED
     assert await accepted_updates(handle) == 0
@@ -43,15 +43,15 @@ async def test_stranger_cannot_acknowledge_or_resolve(ladder: Ladder) -> None:
 async def test_empty_resolution_summary_is_refused(ladder: Ladder) -> None:
     handle = await ladder.start(start_input())
     with pytest.raises(EscalationError, match=r"summary is empty: say in a sentence what fixed it"):
-        await ladder.api.resolve(handle.id, "ana", "   ")
+        await ladder.api.act(handle.id, "resolve", {"responder": "ana", "summary": "   "})
     assert await accepted_updates(handle) == 0
 
 
 async def test_second_acknowledgement_names_the_holder(ladder: Ladder) -> None:
     handle = await ladder.start(start_input())
-    await ladder.api.acknowledge(handle.id, "ana")
+    await ladder.api.act(handle.id, "acknowledge", {"responder": "ana"})
     with pytest.raises(EscalationError, match="already acknowledged by ana"):
-        await ladder.api.acknowledge(handle.id, "ben")
+        await ladder.api.act(handle.id, "acknowledge", {"responder": "ben"})
     assert await accepted_updates(handle) == 1
 
 
@@ -74,23 +74,25 @@ async def test_resolved_incident_refuses_acknowledge_and_resolve(ladder: Ladder)
             EscalationWorkflow.run, start_input(), id=f"incident-{uuid.uuid4().hex[:8]}", task_queue=queue
         )
         ladder.started.append(handle)
-        await ladder.api.resolve(handle.id, "ana", "false positive from a canary")
+        await ladder.api.act(
+            handle.id, "resolve", {"responder": "ana", "summary": "false positive from a canary"}
+        )
 
         with pytest.raises(EscalationError, match="already resolved by ana; nothing to acknowledge"):
-            await ladder.api.acknowledge(handle.id, "ben")
+            await ladder.api.act(handle.id, "acknowledge", {"responder": "ben"})
         with pytest.raises(EscalationError, match="already resolved by ana"):
-            await ladder.api.resolve(handle.id, "ben", "again")
+            await ladder.api.act(handle.id, "resolve", {"responder": "ben", "summary": "again"})
         assert await accepted_updates(handle) == 1
 
         release.set()
         await handle.result()
 
     with pytest.raises(EscalationError, match=f"incident {handle.id} is completed and takes no more actions"):
-        await ladder.api.acknowledge(handle.id, "ana")
+        await ladder.api.act(handle.id, "acknowledge", {"responder": "ana"})
 
 
 async def test_unknown_incident_is_named(ladder: Ladder) -> None:
     with pytest.raises(EscalationError, match="no incident 'incident-nope'"):
         await ladder.api.status("incident-nope")
     with pytest.raises(EscalationError, match="no incident 'incident-nope'"):
-        await ladder.api.acknowledge("incident-nope", "ana")
+        await ladder.api.act("incident-nope", "acknowledge", {"responder": "ana"})

@@ -11,14 +11,15 @@ import json
 import shlex
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote
 
 import jinja2
 import jinja2.sandbox
 from pydantic import BaseModel, ConfigDict
 
+from escalation.channel_settings import ChannelSettings
+from escalation.config import Config, load_config
 from escalation.models import Incident, Severity
-from escalation.reports import headline, report_lines
+from escalation.reports import headline, report_lines, utc_text
 from escalation.text import mrkdwn, mrkdwn_code
 
 TEMPLATE_FILES = {
@@ -30,11 +31,6 @@ TEMPLATE_FILES = {
     "slack": "slack.json.j2",
 }
 """Template role -> file name in the templates directory."""
-
-
-def web_ui_url(base: str, namespace: str, incident_id: str) -> str:
-    """The incident's page in the Temporal Web UI (its workflow id is the incident id)."""
-    return f"{base.rstrip('/')}/namespaces/{quote(namespace)}/workflows/{quote(incident_id, safe='')}"
 
 
 class Recipient(BaseModel):
@@ -66,7 +62,7 @@ class Page(BaseModel):
 
     @property
     def deadline_text(self) -> str:
-        return self.deadline.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return utc_text(self.deadline)
 
     @classmethod
     def build(
@@ -104,7 +100,7 @@ class Page(BaseModel):
         )
 
 
-class TemplateProblem(Exception):
+class PageTemplateError(Exception):
     """A template is missing, does not parse, or fails on a sample page; ``problems`` says which."""
 
     def __init__(self, problems: list[str]) -> None:
@@ -140,7 +136,7 @@ class PageTemplates:
         if not problems:
             problems = self._sample_problems()
         if problems:
-            raise TemplateProblem(problems)
+            raise PageTemplateError(problems)
 
     def render(self, role: str, page: Page, **extra: object) -> str:
         return self._templates[role].render(page=page, **extra).strip()
@@ -182,3 +178,17 @@ class PageTemplates:
             except (jinja2.TemplateError, ValueError, TypeError) as error:
                 problems.append(f"{self._directory / name}: {error}; fix the template")
         return problems
+
+
+def template_problems(directory: Path, channels: ChannelSettings) -> list[str]:
+    """``load_config``'s check that the page templates load and render (``ChannelCheck``)."""
+    try:
+        PageTemplates(directory / channels.templates)
+    except PageTemplateError as error:
+        return error.problems
+    return []
+
+
+def load_worker_config(directory: Path) -> Config:
+    """The configuration as a worker needs it: channels included, page templates checked."""
+    return load_config(directory, channel_checks=[template_problems])

@@ -15,13 +15,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 from temporalio.service import RPCError, RPCStatusCode
 
-from escalation import visibility
+from workflows import visibility
 
 _TOML_POSITION = re.compile(r"at line (?P<line>\d+), column (?P<column>\d+)")
 """Where the SDK's loader says a profile file is wrong (its message also quotes the line)."""
 
 
-class ConnectionProblem(Exception):
+class TemporalConnectionError(Exception):
     """Temporal could not be reached or used; the message says what to check."""
 
 
@@ -41,13 +41,13 @@ async def connect(target: str | None = None) -> Client:
         return await Client.connect(**config, data_converter=pydantic_data_converter)
     except (RuntimeError, ValueError) as error:
         reason = "connection refused" if "refused" in str(error).lower() else str(error)
-        raise ConnectionProblem(
+        raise TemporalConnectionError(
             f"cannot reach Temporal at {config['target_host']} ({reason}); start it with "
             "'escalate up' or set TEMPORAL_ADDRESS to a running server"
         ) from None
 
 
-def _settings_problem(error: Exception) -> ConnectionProblem:
+def _settings_problem(error: Exception) -> TemporalConnectionError:
     """Where the connection settings are wrong, never what they say: the text may hold an API key.
 
     The SDK's loader quotes the offending line of the profile file, so only the position is kept.
@@ -61,7 +61,7 @@ def _settings_problem(error: Exception) -> ConnectionProblem:
     else:
         profile = os.environ.get("TEMPORAL_PROFILE", "default")
         where = f"profile {profile!r} in {source} is missing or invalid"
-    return ConnectionProblem(
+    return TemporalConnectionError(
         f"Temporal connection settings are invalid: {where}; fix it, or check TEMPORAL_ADDRESS, "
         "TEMPORAL_PROFILE and TEMPORAL_CONFIG_FILE"
     )
@@ -101,13 +101,13 @@ async def _registered(client: Client) -> set[str]:
     return set(response.custom_attributes)
 
 
-def _registration_problem(client: Client, error: RPCError) -> ConnectionProblem:
+def _registration_problem(client: Client, error: RPCError) -> TemporalConnectionError:
     commands = "; ".join(
         f"temporal operator search-attribute create --name {key.name} "
         f"--type {key.indexed_value_type.name.title()}"
         for key in visibility.ALL
     )
-    return ConnectionProblem(
+    return TemporalConnectionError(
         f"search attributes could not be registered in namespace {client.namespace!r} "
         f"({error.message}); register them once with: {commands}"
     )
