@@ -22,6 +22,7 @@ from activities.pages import load_worker_config
 from activities.records import RecordStore
 from escalation.actions import ACTIONS, Action
 from escalation.config import CHANNELS_FILE, Config, ConfigError, load_config, read_yaml, validation_problems
+from escalation.integrations import INTEGRATIONS_FILE
 from escalation.models import Incident, Severity, service_id
 from escalation.reports import timeline_text
 from escalation.settings import Settings
@@ -244,8 +245,18 @@ def _load_for_worker(settings: Settings) -> Config:
     return config
 
 
+def _missing_integration_keys(config: Config, settings: Settings) -> list[str]:
+    return config.integrations.missing_secrets(os.environ, str(settings.config_dir / INTEGRATIONS_FILE))
+
+
 async def _check(args: argparse.Namespace, settings: Settings) -> None:
-    config = load_worker_config(settings.config_dir) if args.skip_secrets else _load_for_worker(settings)
+    """Everything a worker and 'escalate serve' started here would need, secrets included."""
+    config = load_worker_config(settings.config_dir)
+    if not args.skip_secrets:
+        channels = str(settings.config_dir / CHANNELS_FILE)
+        missing = config.channels.missing_secrets(os.environ, channels)
+        if missing := missing + _missing_integration_keys(config, settings):
+            raise ConfigError(missing)
     _say(
         f"{settings.config_dir}: {len(config.roster.responders)} responders, "
         f"policies {', '.join(sorted(config.policies))}, default {config.routing.default}"
