@@ -15,7 +15,7 @@ import os
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError, create_model
@@ -268,11 +268,11 @@ def _body_model(action: Action) -> type[Strict]:
 def _action_route(app: FastAPI, action: Action) -> None:
     body_model = _body_model(action)
 
-    async def act(
-        incident_id: Annotated[str, Path()], body: body_model, door: DoorDep, who: Responder
-    ) -> ActionResult:  # type: ignore[valid-type]
+    async def act(incident_id: str, body: Strict, door: DoorDep, who: Responder) -> ActionResult:
         escalations = await door.escalations()
-        return await escalations.act(incident_id, action, body.model_dump() | {"responder": who})  # type: ignore[attr-defined]
+        return await escalations.act(incident_id, action, body.model_dump() | {"responder": who})
+
+    act.__annotations__["body"] = body_model  # FastAPI reads the body's schema from the annotation
 
     app.post(
         f"/v1/incidents/{{incident_id}}/{action.name}",
