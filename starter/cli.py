@@ -12,9 +12,11 @@ import json
 import os
 import sys
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+import uvicorn
 from pydantic import BaseModel, ValidationError
 from temporalio.service import RPCError
 
@@ -22,6 +24,8 @@ from activities.pages import load_worker_config
 from activities.records import RecordStore
 from escalation.actions import ACTIONS, Action
 from escalation.config import CHANNELS_FILE, Config, ConfigError, load_config, read_yaml, validation_problems
+from escalation.durations import parse_duration
+from escalation.integrations import INTEGRATIONS_FILE
 from escalation.models import Incident, Severity, service_id
 from escalation.reports import timeline_text
 from escalation.settings import Settings
@@ -39,6 +43,8 @@ from starter.embedded import (
 )
 from starter.inbox import Inbox, page_line, run_inbox
 from starter.logs import configure_logging
+from starter.web import create_app, tokens
+from starter.web.tokens import SECRET_ENV, secret_problem
 
 BAD_INPUT = 2
 FAILED = 1
@@ -244,8 +250,18 @@ def _load_for_worker(settings: Settings) -> Config:
     return config
 
 
+def _missing_integration_keys(config: Config, settings: Settings) -> list[str]:
+    return config.integrations.missing_secrets(os.environ, str(settings.config_dir / INTEGRATIONS_FILE))
+
+
 async def _check(args: argparse.Namespace, settings: Settings) -> None:
-    config = load_worker_config(settings.config_dir) if args.skip_secrets else _load_for_worker(settings)
+    """Everything a worker and 'escalate serve' started here would need, secrets included."""
+    config = load_worker_config(settings.config_dir)
+    if not args.skip_secrets:
+        channels = str(settings.config_dir / CHANNELS_FILE)
+        missing = config.channels.missing_secrets(os.environ, channels)
+        if missing := missing + _missing_integration_keys(config, settings):
+            raise ConfigError(missing)
     _say(
         f"{settings.config_dir}: {len(config.roster.responders)} responders, "
         f"policies {', '.join(sorted(config.policies))}, default {config.routing.default}"
@@ -274,6 +290,43 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
     return run_embedded(
         Embedded(data_dir=args.data_dir or settings.data_dir, port=args.port, ui_port=args.ui_port)
     )
+
+
+def _ttl(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _api_secret() -> str:
+    secret = os.environ.get(SECRET_ENV)
+    if problem := secret_problem(secret):
+        raise BadInputError(problem)
+    return secret or ""
+
+
+async def _token(args: argparse.Namespace, settings: Settings) -> None:
+    """Only the token goes to stdout, so it can be captured: TOKEN=$(escalate token --as ana)."""
+    roster = load_config(settings.config_dir, with_channels=False).roster
+    if args.responder not in roster.responders:
+        known = ", ".join(sorted(roster.responders))
+        raise BadInputError(f"--as: {args.responder!r} is not in the roster; use one of: {known}")
+    print(tokens.issue(args.responder, args.ttl, _api_secret()))
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Nothing listens on an invalid configuration or without the keys it checks requests against."""
+    config = load_config(settings.config_dir, with_channels=False)
+    if missing := _missing_integration_keys(config, settings):
+        raise ConfigError(missing)
+    _api_secret()
+
+    async def connected() -> Escalations:
+        return await Escalations.connect(settings, config)
+
+    uvicorn.run(create_app(settings, connected), host=args.host, port=args.port, log_config=None)
+    return 0
 
 
 def _add_action(commands: argparse._SubParsersAction, action: Action) -> None:
@@ -342,6 +395,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(run=_check)
 
+    serve = commands.add_parser("serve", help="run the HTTP API: ingest for monitoring tools, responder API")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=8080, help="port to listen on (default 8080)")
+
+    token = commands.add_parser(
+        "token", help="print an API token for a responder (signed with ESCALATION_API_SECRET)"
+    )
+    token.add_argument("--as", dest="responder", required=True, help="the responder id from the roster")
+    token.add_argument(
+        "--ttl", type=_ttl, default=timedelta(days=90), help="how long it is valid (default 90d)"
+    )
+    token.set_defaults(run=_token)
+
     inbox = commands.add_parser("inbox", help="catch e-mail and webhook pages locally, to try channels")
     inbox.add_argument("--smtp-port", type=_port, default=1025, help="SMTP port (default 1025)")
     inbox.add_argument("--http-port", type=_port, default=8787, help="webhook port (default 8787)")
@@ -360,6 +426,8 @@ def run(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         if args.command == "up":
             return _up(args, settings)
+        if args.command == "serve":
+            return _serve(args, settings)
         command: Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, None]] = args.run
         asyncio.run(command(args, settings))
     except ConfigError as error:
@@ -373,6 +441,12 @@ def run(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+def main_serve() -> None:
+    """``python -m starter.web``: the same as ``escalate serve``."""
+    configure_logging()
+    sys.exit(run(["serve", *sys.argv[1:]]))
 
 
 def main() -> None:
