@@ -212,7 +212,7 @@ class Child:
         self.process, self.started_at, self.restart_at = self.start(), time.monotonic(), None
 
 
-def _keep_running(child: Child) -> bool:
+def keep_running(child: Child) -> bool:
     """Restart ``child`` if it died, after a growing delay; False once it used up its restarts.
 
     A child that ran for ``STABLE_SECONDS`` starts counting afresh: only a crash loop gives up.
@@ -253,7 +253,7 @@ def _supervise(children: list[Child]) -> int:
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         while not stopping:
-            if not all(_keep_running(child) for child in children):
+            if not all(keep_running(child) for child in children):
                 return 1
             time.sleep(0.2)
         return 0
