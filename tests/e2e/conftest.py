@@ -83,12 +83,13 @@ class Product:
         return self.process.wait(timeout=60)
 
 
-def start_product(tmp: Path, data_dir: Path) -> Product:
+def start_product(tmp: Path, data_dir: Path, ports: tuple[int, int] | None = None) -> Product:
+    """``escalate up`` on ``ports`` (gRPC, UI; default: free ones), once its worker is ready."""
     config = tmp / "config"
     if not config.exists():
         shutil.copytree(EXAMPLE_CONFIG, config)
         (config / "policies" / "e2e.yaml").write_text(FAST_POLICY)
-    port, ui_port = free_port(), free_port()
+    port, ui_port = ports or (free_port(), free_port())
     env = {
         **os.environ,
         "ESCALATION_CONFIG": str(config),
