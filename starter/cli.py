@@ -44,7 +44,7 @@ from starter.embedded import (
     run_worker_only,
 )
 from starter.inbox import Inbox, page_line, run_inbox
-from starter.local_secrets import generated_names, use_local_secrets
+from starter.local_secrets import generated_names, use_local_secrets, webhook_secret_names
 from starter.logs import configure_logging
 from starter.web import create_app, tokens
 from starter.web.tokens import SECRET_ENV, secret_problem
@@ -273,12 +273,16 @@ def _embedded_default() -> bool:
     return not os.environ.get("TEMPORAL_ADDRESS")
 
 
-def _load_for_worker(settings: Settings, data_dir: Path | None = None) -> Config:
-    """The configuration, and the channel secrets a worker started from here would need: those
-    saved in the data directory, made up there once for the embedded default."""
+def _load_for_worker(
+    settings: Settings,
+    names: Callable[[Config], list[str]] = webhook_secret_names,
+    data_dir: Path | None = None,
+) -> Config:
+    """The configuration, and the channel secrets a worker started from here would need; the
+    ``names`` missing here are read from the data directory, made up there once for the
+    embedded default."""
     config = load_worker_config(settings.config_dir)
-    names = generated_names(config)
-    use_local_secrets(data_dir or settings.data_dir, names, os.environ, generate=_embedded_default())
+    use_local_secrets(data_dir or settings.data_dir, names(config), os.environ, generate=_embedded_default())
     if missing := config.channels.missing_secrets(os.environ, str(settings.config_dir / CHANNELS_FILE)):
         raise ConfigError(missing)
     return config
@@ -321,7 +325,7 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
     """Nothing starts on an invalid configuration or without the secrets the API checks requests
     against (made up locally for the embedded default)."""
     data_dir = args.data_dir or settings.data_dir
-    config = _load_for_worker(settings, data_dir)
+    config = _load_for_worker(settings, generated_names, data_dir)
     if missing := _missing_integration_keys(config, settings):
         raise ConfigError(missing)
     _api_secret()

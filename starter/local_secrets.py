@@ -25,9 +25,13 @@ SECRET_BYTES = 32
 def generated_names(config: Config) -> list[str]:
     """The variables that can be made up locally: webhook signing secrets, integration keys and
     the API's token secret (never credentials of outside services, such as an SMTP password)."""
-    webhooks = [w.secret_env for w in config.channels.webhooks.values() if w.secret_env]
     keys = [i.key_env for i in config.integrations.integrations.values()]
-    return [*webhooks, *keys, SECRET_ENV]
+    return [*webhook_secret_names(config), *keys, SECRET_ENV]
+
+
+def webhook_secret_names(config: Config) -> list[str]:
+    """The generated secrets a worker or ``escalate inbox`` needs: the webhook signing secrets."""
+    return [w.secret_env for w in config.channels.webhooks.values() if w.secret_env]
 
 
 def _read(path: Path) -> dict[str, str]:

@@ -23,8 +23,9 @@ def test_token_prints_only_the_token(
 
 
 def test_token_refuses_strangers_and_missing_or_short_secrets(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    monkeypatch.setenv("ESCALATION_DATA_DIR", str(tmp_path))
     monkeypatch.setenv(SECRET_ENV, SECRET)
     assert run(["token", "--as", "mallory"]) == 2
     assert "--as: 'mallory' is not in the roster" in capsys.readouterr().err
