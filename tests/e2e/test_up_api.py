@@ -4,16 +4,20 @@ opens an incident, and a responder answers it through the API with a token."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import stat
 import subprocess
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from starter.local_secrets import SECRETS_FILE
-from tests.e2e.conftest import Product, pages_of, start_product
-from tests.support import DEMO_ALERTS_KEY_ENV, DEMO_WEBHOOK_SECRET_ENV, binary
+from tests.e2e.conftest import Product, free_port, pages_of, start_product
+from tests.support import DEMO_ALERTS_KEY_ENV, DEMO_WEBHOOK_SECRET_ENV, EXAMPLE_CONFIG, binary
 
 pytestmark = pytest.mark.e2e
 
@@ -102,3 +106,43 @@ def test_a_responder_acknowledges_through_the_api_with_a_token(fresh: Product, d
         "escalate: refused: the incident is already acknowledged by ana; "
         "ask them to hand it over or resolve it"
     )
+
+
+def test_up_against_a_named_server_runs_the_api_which_waits_for_temporal(tmp_path: Path) -> None:
+    api_port = free_port()
+    env = os.environ | {
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",  # not started yet: the worker and API wait
+        "ESCALATION_CONFIG": str(EXAMPLE_CONFIG),
+        "ESCALATION_DATA_DIR": str(tmp_path / "data"),
+        API_SECRET_ENV: "test-only-api-secret-of-at-least-32-bytes",
+    }
+    output = tmp_path / "up.log"
+    with output.open("wb") as sink:
+        up = subprocess.Popen([binary("escalate"), "up", "--api-port", str(api_port)], env=env, stdout=sink,
+                              stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while f"Uvicorn running on http://127.0.0.1:{api_port}" not in output.read_text():
+            assert up.poll() is None and time.monotonic() < deadline, output.read_text()
+            time.sleep(0.2)
+        api = f"http://127.0.0.1:{api_port}"
+        assert httpx.get(f"{api}/healthz").json() == {"status": "ok"}
+        waiting = httpx.get(f"{api}/readyz", timeout=30)
+        assert waiting.status_code == 503, waiting.text
+        assert not (tmp_path / "data" / SECRETS_FILE).exists(), (
+            "secrets are generated for the embedded default only"
+        )
+    finally:
+        up.send_signal(signal.SIGINT)
+    assert up.wait(timeout=60) == 0, output.read_text()
+
+
+def test_up_against_a_named_server_refuses_missing_secrets(tmp_path: Path) -> None:
+    env = {name: value for name, value in os.environ.items() if name not in GENERATED} | {
+        "TEMPORAL_ADDRESS": "127.0.0.1:9",
+        "ESCALATION_DATA_DIR": str(tmp_path),
+    }
+    refused = subprocess.run([binary("escalate"), "up"], env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2
+    assert f"environment variable {DEMO_WEBHOOK_SECRET_ENV} is not set" in refused.stderr
+    assert not (tmp_path / SECRETS_FILE).exists()
