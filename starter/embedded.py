@@ -29,6 +29,7 @@ from typing import Any
 from temporalio.client import Client
 
 from activities.records import OWNER_ONLY_DIR, OWNER_ONLY_FILE
+from starter.local_secrets import write_owner_only
 from workflows import visibility
 
 READY_TIMEOUT_SECONDS = 60
@@ -198,9 +199,7 @@ def demo_curl(data_dir: Path, api_port: int, integration_key: str) -> str:
         "payload": {"summary": "Disk full on demo-db-1", "source": "demo-db-1", "severity": "error"},
     }
     path = data_dir.resolve() / DEMO_EVENT_FILE
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, OWNER_ONLY_FILE)
-    with open(descriptor, "w") as file:
-        json.dump(event, file)
+    write_owner_only(path, json.dumps(event))
     return (
         f"curl -sS -H 'Content-Type: application/json' --data @{shlex.quote(str(path))} "
         f"{api_url(api_port)}/v2/enqueue"

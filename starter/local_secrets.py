@@ -41,10 +41,12 @@ def _read(path: Path) -> dict[str, str]:
     return {name.strip(): value.strip() for name, _, value in lines}
 
 
-def _write(path: Path, values: dict[str, str]) -> None:
+def write_owner_only(path: Path, text: str) -> None:
+    """Write ``text`` to a file only its owner can read, even one that existed with a looser mode."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, OWNER_ONLY_FILE)
+    os.fchmod(descriptor, OWNER_ONLY_FILE)
     with open(descriptor, "w") as file:
-        file.writelines(f"{name}={value}\n" for name, value in values.items())
+        file.write(text)
 
 
 def use_local_secrets(
@@ -58,6 +60,6 @@ def use_local_secrets(
     fresh = {name: secrets.token_urlsafe(SECRET_BYTES) for name in wanted if not saved.get(name)}
     if fresh and generate:
         data_dir.mkdir(mode=OWNER_ONLY_DIR, parents=True, exist_ok=True)
-        _write(path, saved | fresh)
+        write_owner_only(path, "".join(f"{name}={value}\n" for name, value in (saved | fresh).items()))
         saved |= fresh
     env.update({name: saved[name] for name in wanted if saved.get(name)})
