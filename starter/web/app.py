@@ -12,7 +12,8 @@ import asyncio
 import hmac
 import json
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
@@ -43,6 +44,8 @@ from starter.web.limits import Bucket
 from starter.web.tokens import SECRET_ENV, TokenError, responder_of
 
 MAX_BODY_BYTES = 512 * 1024
+CONNECT_WAIT_SECONDS = 3
+"""How long a request waits for a connection being made before it is answered 503."""
 EscalationsFactory = Callable[[], Awaitable[Escalations]]
 
 
@@ -67,6 +70,16 @@ def _invalid_event(errors: list[str]) -> HTTPProblem:
     )
 
 
+def _connected(connecting: asyncio.Future[Escalations]) -> bool:
+    """Whether a finished attempt connected; a failure is logged by nobody else, so it is read here."""
+    if connecting.cancelled():
+        return False
+    error = connecting.exception()
+    if error is not None and not isinstance(error, (TemporalConnectionError, RPCError, OSError)):
+        raise error
+    return error is None
+
+
 class Door:
     """What the routes share: the configuration, the keys, the rate limits and the connection."""
 
@@ -78,17 +91,21 @@ class Door:
             name: Bucket(i.rate_limit_per_minute) for name, i in config.integrations.integrations.items()
         }
         self._factory = factory
-        self._escalations: Escalations | None = None
-        self._lock = asyncio.Lock()
+        self._connecting: asyncio.Future[Escalations] | None = None
+
+    def start_connecting(self) -> asyncio.Future[Escalations]:
+        """Connect in the background (again, if the last attempt failed)."""
+        if self._connecting is None or (self._connecting.done() and not _connected(self._connecting)):
+            self._connecting = asyncio.ensure_future(self._factory())
+        return self._connecting
 
     async def escalations(self) -> Escalations:
-        async with self._lock:
-            if self._escalations is None:
-                try:
-                    self._escalations = await self._factory()
-                except (TemporalConnectionError, RPCError, OSError):
-                    raise _detail(503, "Temporal is not reachable; try again shortly") from None
-            return self._escalations
+        """The connection, or 503 while Temporal is out of reach: no request waits out an outage."""
+        connecting = self.start_connecting()
+        done, _ = await asyncio.wait({connecting}, timeout=CONNECT_WAIT_SECONDS)
+        if not done or not _connected(connecting):
+            raise _detail(503, "Temporal is not reachable; try again shortly")
+        return connecting.result()
 
     def integration_for(self, key: str) -> str | None:
         """The integration whose key this is; every key is compared, in constant time."""
@@ -351,8 +368,19 @@ def create_app(
 ) -> FastAPI:
     """The app for ``settings``' configuration; ``escalations_factory`` connects on first use."""
     config = load_config(settings.config_dir, with_channels=False)
-    app = FastAPI(title="Escalations", summary=__doc__.splitlines()[0] if __doc__ else None)
-    app.state.door = Door(config, os.environ if env is None else env, escalations_factory)
+    door = Door(config, os.environ if env is None else env, escalations_factory)
+
+    @asynccontextmanager
+    async def connect_early(app: FastAPI) -> AsyncIterator[None]:
+        """Start connecting at start-up, so /readyz turns ready without waiting for a request."""
+        connecting = door.start_connecting()
+        yield
+        connecting.cancel()
+
+    app = FastAPI(
+        title="Escalations", summary=__doc__.splitlines()[0] if __doc__ else None, lifespan=connect_early
+    )
+    app.state.door = door
     _ingest_routes(app)
     _responder_routes(app)
     _health_routes(app)

@@ -44,3 +44,16 @@ def responder_of(token: str, secret: str, roster: Container[str]) -> str:
     if not isinstance(responder, str) or responder not in roster:
         raise TokenError("the token's responder is not on the roster; ask for a new token") from None
     return responder
+
+
+def claimed_responder(token: str) -> str:
+    """The responder a token names, read without checking its signature: the API checks it; a
+    client only needs the name, to refuse acting as anyone else before sending a request."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        raise TokenError("is not a token; get one with 'escalate token --as YOU'") from None
+    responder = claims.get("sub")
+    if not isinstance(responder, str) or not responder:
+        raise TokenError("names no responder; get a new one with 'escalate token --as YOU'")
+    return responder

@@ -58,6 +58,7 @@ def test_killing_escalate_up_leaves_no_process_behind(tmp_path: Path) -> None:
     children = children_of(first.process.pid)
     assert any("start-dev" in command for command in children.values()), children
     assert any("worker" in command for command in children.values()), children
+    assert any("starter.web" in command for command in children.values()), children
 
     first.process.kill()
     first.process.wait(timeout=10)

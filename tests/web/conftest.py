@@ -44,6 +44,7 @@ def bearer(token: str) -> dict[str, str]:
 class Api:
     http: httpx.AsyncClient
     ladder: Ladder
+    transport: httpx.AsyncBaseTransport
     opened: list[str] = field(default_factory=list)
 
     def token(
@@ -74,7 +75,8 @@ async def api(time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIt
             return ladder.api
 
         app = create_app(Settings(config_dir=directory, task_queue=ladder.task_queue), bound, ENV)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http:
-            running = Api(http, ladder)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+            running = Api(http, ladder, transport)
             yield running
         ladder.started.extend(ladder.client.get_workflow_handle(i) for i in running.opened)
