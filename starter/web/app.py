@@ -315,7 +315,7 @@ def _health_routes(app: FastAPI) -> None:
         """The process answers."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"])
+    @app.get("/readyz", tags=["health"], responses={503: {"description": "Temporal is not reachable"}})
     async def readyz(door: DoorDep) -> dict[str, str]:
         """Temporal is reachable (503 otherwise)."""
         if not await (await door.escalations()).reachable():
