@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
 
 from escalation.settings import Settings
 from starter.api import Escalations
 from starter.connection import TemporalUnreachableError
 from starter.web import create_app
+from tests.support import binary
 from tests.web.conftest import ENV, Api, config_with_integrations
 
 NOT_REACHABLE = {"detail": "Temporal is not reachable; try again shortly"}
@@ -36,16 +39,19 @@ async def test_not_ready_while_temporal_cannot_be_reached(tmp_path: Path) -> Non
     assert "127.0.0.1" not in response.text
 
 
-class Unanswered:
-    """Connected once, but the server no longer answers its health check."""
-
-    async def reachable(self) -> bool:
-        return False
-
-
+@pytest.mark.e2e
 async def test_not_ready_once_temporal_stops_answering(tmp_path: Path) -> None:
-    async def connected() -> Escalations:
-        return Unanswered()  # type: ignore[return-value]
+    server = await WorkflowEnvironment.start_local(dev_server_existing_path=binary("temporal"))
+    connected = Escalations(server.client, Settings())
 
-    response = await readyz(tmp_path, connected)
+    async def factory() -> Escalations:
+        return connected
+
+    app = create_app(Settings(config_dir=config_with_integrations(tmp_path)), factory, ENV)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http:
+        try:
+            assert (await http.get("/readyz")).status_code == 200
+        finally:
+            await server.shutdown()
+        response = await http.get("/readyz")
     assert response.status_code == 503 and response.json() == NOT_REACHABLE
