@@ -66,7 +66,7 @@ def _body(operation: dict[str, Any]) -> list[str]:
 
 def _responses(operation: dict[str, Any]) -> list[str]:
     lines = []
-    for code, response in operation.get("responses", {}).items():
+    for code, response in sorted(operation.get("responses", {}).items()):
         schema = response.get("content", {}).get("application/json", {}).get("schema")
         returned = f": {type_of(schema)}" if schema else ""
         lines.append(f"- `{code}` {_cell(response.get('description', ''))}{returned}")
