@@ -204,8 +204,18 @@ async def _apply_event(door: Door, name: str, event: Event) -> Opened | str:
     return await escalations.trigger(event.incident, policy=integration.policy)
 
 
+INGEST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "not JSON, or an invalid event: one line per problem, naming the field"},
+    413: {"description": "the body is over 512 KB"},
+    429: {"description": "the integration is over its rate limit; see Retry-After"},
+    503: {"description": "Temporal is not reachable; retry"},
+}
+
+UNKNOWN_KEY = {"description": "no integration key, or not this integration's"}
+
+
 def _ingest_routes(app: FastAPI) -> None:
-    @app.post("/v2/enqueue", status_code=202, tags=["ingest"])
+    @app.post("/v2/enqueue", status_code=202, tags=["ingest"], responses=INGEST_RESPONSES)
     async def enqueue(request: Request, door: DoorDep) -> dict[str, str]:
         """PagerDuty Events API v2: trigger, acknowledge or resolve by routing key and dedup key."""
         body = await _json_body(request)
@@ -222,7 +232,12 @@ def _ingest_routes(app: FastAPI) -> None:
         await _apply_event(door, name, event)
         return {"status": "success", "message": "Event processed", "dedup_key": event.dedup_key}
 
-    @app.post("/v1/integrations/{name}/alertmanager", status_code=202, tags=["ingest"])
+    @app.post(
+        "/v1/integrations/{name}/alertmanager",
+        status_code=202,
+        tags=["ingest"],
+        responses={**INGEST_RESPONSES, 401: UNKNOWN_KEY},
+    )
     async def alertmanager(
         request: Request, name: str, door: DoorDep, caller: IntegrationName
     ) -> dict[str, str]:
@@ -240,7 +255,21 @@ def _ingest_routes(app: FastAPI) -> None:
         return {"status": "success", "incident_id": incident_id, "action": event.action.value}
 
     @app.post(
-        "/v1/incidents", status_code=201, tags=["ingest"], responses={200: {"description": "deduplicated"}}
+        "/v1/incidents",
+        status_code=201,
+        tags=["ingest"],
+        responses={
+            200: {"description": "deduplicated"},
+            **INGEST_RESPONSES,
+            401: UNKNOWN_KEY,
+            422: {"description": "invalid fields: one line per problem, naming the field"},
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Incident"}}},
+            }
+        },
     )
     async def open_incident(request: Request, door: DoorDep, name: IntegrationName) -> JSONResponse:
         """Open an incident (the incident fields minus ``service``, which the integration sets)."""
@@ -332,7 +361,7 @@ def _health_routes(app: FastAPI) -> None:
         """The process answers."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"])
+    @app.get("/readyz", tags=["health"], responses={503: {"description": "Temporal is not reachable"}})
     async def readyz(door: DoorDep) -> dict[str, str]:
         """Temporal is reachable (503 otherwise)."""
         if not await (await door.escalations()).reachable():
