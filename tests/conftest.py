@@ -35,9 +35,12 @@ async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
         yield env
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """One time-skipping test server for the session; a 15-minute timeout takes milliseconds."""
+    """A time-skipping test server per test module; a 15-minute timeout takes milliseconds.
+
+    Per module, not per session: after many escalations acted on and terminated, the test
+    server can stop skipping time, and one module must not stall the clock of the next."""
     async with time_skipping_server() as env:
         yield env
 

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
 from escalation.actions import ACTIONS, Action
 from tests.action_samples import SAMPLES
-from tests.conftest import time_skipping_server
 from tests.support import start_input
 from tests.workflow.conftest import Ladder
-
-
-@pytest.fixture(scope="module")
-async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A test server of their own: twenty-one escalations acted on here can leave the shared
-    server's clock unable to skip for the tests that sleep through a ladder after them."""
-    async with time_skipping_server() as env:
-        yield env
 
 
 async def _prepared(ladder: Ladder, action: Action):
