@@ -6,16 +6,13 @@ BIN := $(VENV)/bin
 
 .PHONY: up inbox test
 
-# The example channels.yaml signs its demo webhook with this secret; set your own to override.
-up inbox: export ESCALATION_OPS_BRIDGE_SECRET ?= local-demo-secret
-
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-## up: run the product — embedded Temporal dev server + worker, Web UI on :8233
+## up: run the product — embedded Temporal dev server + worker + HTTP API, Web UI on :8233, API on :8080
 up: $(BIN)/.installed
 	$(BIN)/escalate up
 

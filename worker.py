@@ -12,7 +12,8 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
+from typing import TypeVar
 
 import structlog
 from temporalio.client import Client
@@ -24,9 +25,11 @@ from activities.pages import load_worker_config
 from activities.records import RecordStore
 from escalation.config import Config, ConfigError
 from escalation.settings import DEFAULT_UI_URL, Settings
-from starter.connection import TemporalConnectionError, connect, ensure_search_attributes
+from starter.connection import TemporalConnectionError, connect_with_retry, ensure_search_attributes
 from starter.logs import configure_logging
 from workflows.escalation import EscalationWorkflow
+
+T = TypeVar("T")
 
 
 def build_worker(
@@ -52,19 +55,32 @@ def build_worker(
 
 
 async def run_worker(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM, waiting for Temporal first if it is down (it may be restarting)."""
     config = load_worker_config(settings.config_dir)
-    client = await connect()
-    await ensure_search_attributes(client)
-    log = structlog.get_logger().bind(task_queue=settings.task_queue, namespace=client.namespace)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    client = await _unless_stopped(connect_with_retry(), stop)
+    if client is None:
+        return
+    await ensure_search_attributes(client)
+    log = structlog.get_logger().bind(task_queue=settings.task_queue, namespace=client.namespace)
     store = RecordStore(settings.database_path)
     async with build_worker(client, settings.task_queue, config, store, ui_url=settings.ui_url):
         log.info("worker ready", policies=sorted(config.policies), database=str(settings.database_path))
         await stop.wait()
         log.info("worker stopping")
+
+
+async def _unless_stopped(work: Awaitable[T], stop: asyncio.Event) -> T | None:
+    """``work``'s result, or None (``work`` cancelled) if ``stop`` is set first."""
+    done, pending = await asyncio.wait(
+        [asyncio.ensure_future(work), asyncio.ensure_future(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+    )
+    for task in pending:
+        task.cancel()
+    return None if stop.is_set() else done.pop().result()
 
 
 def main() -> None:

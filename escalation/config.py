@@ -11,7 +11,7 @@ import re
 import types
 import typing
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from escalation.channel_settings import ENV_NAME_PATTERN, ChannelSettings
+from escalation.integrations import INTEGRATIONS_FILE, Integrations
 from escalation.models import IDENTIFIER_PATTERN, PATTERN_HINTS, EscalationPolicy, Roster, Routing, Severity
 
 ROSTER_FILE = "roster.yaml"
@@ -44,6 +45,7 @@ class Config:
     policies: dict[str, EscalationPolicy]
     routing: Routing
     channels: ChannelSettings
+    integrations: Integrations = field(default_factory=Integrations)
 
     def policy_for(self, service: str, severity: Severity, override: str | None = None) -> EscalationPolicy:
         """The policy an incident runs under: an explicit choice, else the routing table's."""
@@ -310,6 +312,21 @@ ChannelCheck = Callable[[Path, ChannelSettings], list[str]]
 (the worker renders the page templates): it returns problem lines, reported with the rest."""
 
 
+def _load_integrations(directory: Path, found: set[str], problems: list[str]) -> Integrations | None:
+    """``integrations.yaml`` when present (none without it); every policy it names must exist."""
+    path = directory / INTEGRATIONS_FILE
+    if not path.exists():
+        return Integrations()
+    integrations = _load_file(path, Integrations, problems)
+    for name, integration in (integrations.integrations if integrations else {}).items():
+        if integration.policy is not None and integration.policy not in found:
+            problems.append(
+                f"{path}: integrations.{name}.policy: policy {integration.policy!r} does not exist; "
+                f"use one of: {', '.join(sorted(found)) or '(none defined)'}"
+            )
+    return integrations
+
+
 def _load_channels(
     directory: Path, problems: list[str], checks: Sequence[ChannelCheck]
 ) -> ChannelSettings | None:
@@ -364,7 +381,8 @@ def load_config(
             _check_channels(policies, roster, channels, str(directory / ROSTER_FILE), problems)
     if routing is not None:
         _check_routes(routing, files.found, str(directory / ROUTING_FILE), problems)
-    if problems or roster is None or routing is None or channels is None:
+    integrations = _load_integrations(directory, files.found, problems)
+    if problems or roster is None or routing is None or channels is None or integrations is None:
         raise ConfigError(problems)
     return Config(
         directory=directory,
@@ -372,4 +390,5 @@ def load_config(
         routing=routing,
         policies={name: policy for name, (policy, _) in policies.items()},
         channels=channels,
+        integrations=integrations,
     )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 from pydantic import BaseModel
 
 from escalation.durations import MINIMUM, format_duration
+from escalation.integrations import INTEGRATION_PREFIX
 from escalation.models import EscalationPolicy, Severity
 from escalation.state import (
     ActionResult,
@@ -152,7 +153,10 @@ def _event(
 def begin(start: EscalationInput, now: datetime) -> EscalationState:
     policy, incident = start.policy, start.incident
     state = EscalationState(
-        severity=incident.severity, step=first_step(policy, incident.severity), triggered_at=now
+        severity=incident.severity,
+        step=first_step(policy, incident.severity),
+        triggered_at=now,
+        opened_by_integration=incident.source if incident.source.startswith(INTEGRATION_PREFIX) else None,
     )
     _event(
         state,

@@ -26,15 +26,25 @@ def _tier_targets(policy: EscalationPolicy, tiers: range) -> list[str]:
     return list(dict.fromkeys(t for i in tiers for t in (*policy.tiers[i].primary, *policy.tiers[i].backup)))
 
 
+def _opener(state: EscalationState) -> list[str]:
+    """The integration that opened the incident: its monitor may acknowledge and resolve it."""
+    return [state.opened_by_integration] if state.opened_by_integration else []
+
+
 def may_acknowledge(state: EscalationState, policy: EscalationPolicy) -> list[str]:
-    """Targets of every tier up to the highest the ladder has paged."""
-    return _tier_targets(policy, range(max(state.step.tier, state.highest_tier) + 1))
+    """Targets of every tier up to the highest the ladder has paged, and the opening integration."""
+    return _tier_targets(policy, range(max(state.step.tier, state.highest_tier) + 1)) + _opener(state)
 
 
 def may_steer(state: EscalationState, policy: EscalationPolicy) -> list[str]:
     """The acknowledger, then everyone on the current tier and above."""
     holder = [state.acknowledged_by] if state.acknowledged_by else []
     return list(dict.fromkeys([*holder, *_tier_targets(policy, range(state.step.tier, len(policy.tiers)))]))
+
+
+def may_resolve(state: EscalationState, policy: EscalationPolicy) -> list[str]:
+    """Those who steer, and the opening integration (its monitor saw the problem end)."""
+    return may_steer(state, policy) + _opener(state)
 
 
 def _who(
@@ -97,7 +107,8 @@ def resolve_refusal(
 ) -> str | None:
     summary = _blank(request.summary, "summary", "say in a sentence what fixed it (--summary TEXT)")
     root_cause = _too_long(request.root_cause, "root cause")
-    return _closed(state) or summary or root_cause or _steer(state, policy, request.responder, "resolve")
+    who = _who(request.responder, "resolve", may_resolve(state, policy), state, policy)
+    return _closed(state) or summary or root_cause or who
 
 
 def escalate_refusal(

@@ -133,6 +133,8 @@ class EscalationState(BaseModel):
     timeline: list[TimelineEvent] = []
     omitted_events: int = 0
     """Early events dropped from a very long timeline (kept in the earlier runs' histories)."""
+    opened_by_integration: str | None = None
+    """``integration:<name>`` when an integration opened the incident: it may acknowledge and resolve it."""
 
     @property
     def is_open(self) -> bool:

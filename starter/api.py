@@ -41,7 +41,7 @@ from escalation.state import (
     Status,
     StatusView,
 )
-from starter.connection import connect
+from starter.connection import connect, connect_with_retry
 from workflows import visibility
 from workflows.escalation import EscalationWorkflow
 
@@ -52,6 +52,22 @@ CLOSING_POLL = timedelta(milliseconds=200)
 
 class EscalationError(Exception):
     """A request was refused or could not be carried out; the message says why and what to do."""
+
+
+class RefusedError(EscalationError):
+    """The workflow's rules refused the action; ``reason`` is the rule's sentence."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"refused: {reason}")
+
+
+class UnknownIncidentError(EscalationError):
+    """No escalation has this id."""
+
+
+class UnansweredError(EscalationError):
+    """No worker applied the request in time; it is kept and applies later."""
 
 
 class Opened(BaseModel):
@@ -87,7 +103,11 @@ def incident_id_for(incident: Incident) -> str:
 
     Service ids cannot contain ``:``, so two (service, key) pairs never share an id.
     """
-    return f"incident:{incident.service}:{incident.dedup_key}"
+    return incident_id_of(incident.service, incident.dedup_key)
+
+
+def incident_id_of(service: str, dedup_key: str) -> str:
+    return f"incident:{service}:{dedup_key}"
 
 
 def list_query(status: Status | None, severity: Severity | None, service: str | None) -> str:
@@ -120,8 +140,12 @@ class Escalations:
         self._config = config
 
     @classmethod
-    async def connect(cls, settings: Settings | None = None, config: Config | None = None) -> Escalations:
-        return cls(await connect(), settings or Settings.from_env(), config)
+    async def connect(
+        cls, settings: Settings | None = None, config: Config | None = None, *, wait: bool = False
+    ) -> Escalations:
+        """``wait``: wait out a Temporal outage (for long-running processes) instead of failing."""
+        client = await (connect_with_retry() if wait else connect())
+        return cls(client, settings or Settings.from_env(), config)
 
     @property
     def config(self) -> Config:
@@ -129,6 +153,13 @@ class Escalations:
         if self._config is None:
             self._config = load_config(self._settings.config_dir, with_channels=False)
         return self._config
+
+    async def reachable(self) -> bool:
+        """Whether Temporal answers a health check now."""
+        try:
+            return await self._client.service_client.check_health()
+        except RPCError:
+            return False
 
     def ui_url(self, incident_id: str) -> str:
         return web_ui_url(self._settings.ui_url, self._client.namespace, incident_id)
@@ -222,7 +253,7 @@ class Escalations:
         try:
             return await self._answered(handle.execute_update(action.name, request, result_type=ActionResult))
         except WorkflowUpdateFailedError as error:
-            raise EscalationError(f"refused: {error.cause.message if error.cause else error}") from None
+            raise RefusedError(error.cause.message if error.cause else str(error)) from None
         except RPCError as error:
             raise await self._explain(incident_id, error) from None
 
@@ -280,7 +311,7 @@ class Escalations:
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
             if not bound.expired():
                 raise
-            raise EscalationError(
+            raise UnansweredError(
                 f"no worker answered within {format_duration(wait)}; the request is kept and applies when "
                 f"a worker polls task queue {self._settings.task_queue!r} (start one with 'escalate up')"
             ) from None
@@ -295,6 +326,8 @@ class Escalations:
         try:
             description = await self._handle(incident_id).describe()
         except RPCError:
-            return EscalationError(f"no incident {incident_id!r}; check the id printed by 'escalate trigger'")
+            return UnknownIncidentError(
+                f"no incident {incident_id!r}; check the id printed by 'escalate trigger'"
+            )
         state = description.status.name.lower() if description.status else "closed"
         return EscalationError(f"incident {incident_id} is {state} and takes no more actions")

@@ -12,9 +12,11 @@ import json
 import os
 import sys
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+import uvicorn
 from pydantic import BaseModel, ValidationError
 from temporalio.service import RPCError
 
@@ -22,14 +24,18 @@ from activities.pages import load_worker_config
 from activities.records import RecordStore
 from escalation.actions import ACTIONS, Action
 from escalation.config import CHANNELS_FILE, Config, ConfigError, load_config, read_yaml, validation_problems
+from escalation.durations import parse_duration
+from escalation.integrations import INTEGRATIONS_FILE
 from escalation.models import Incident, Severity, service_id
 from escalation.reports import timeline_text
 from escalation.settings import Settings
 from escalation.state import Status
 from escalation.text import for_terminal
 from starter.api import EscalationError, Escalations, new_dedup_key
+from starter.api_client import TOKEN_ENV, ApiClient, ApiInputError, api_configured
 from starter.connection import TemporalConnectionError
 from starter.embedded import (
+    DEFAULT_API_PORT,
     DEFAULT_PORT,
     DEFAULT_UI_PORT,
     Embedded,
@@ -38,7 +44,10 @@ from starter.embedded import (
     run_worker_only,
 )
 from starter.inbox import Inbox, page_line, run_inbox
+from starter.local_secrets import generated_names, use_local_secrets, webhook_secret_names
 from starter.logs import configure_logging
+from starter.web import create_app, tokens
+from starter.web.tokens import SECRET_ENV, secret_problem
 
 BAD_INPUT = 2
 FAILED = 1
@@ -151,14 +160,37 @@ async def _trigger(args: argparse.Namespace, settings: Settings) -> None:
         _say(f"opened {opened.incident_id}\n  Web UI: {opened.ui_url}")
 
 
+def _api_client() -> ApiClient | None:
+    """The HTTP API when ESCALATION_API_URL and ESCALATION_TOKEN are set (a responder's path)."""
+    return ApiClient.from_env(os.environ) if api_configured(os.environ) else None
+
+
+async def _responder_side(settings: Settings) -> Escalations | ApiClient:
+    """The HTTP API if configured, else Temporal directly (the operators' path)."""
+    return _api_client() or await Escalations.connect(settings)
+
+
+def _acting_as(api: ApiClient, responder: str | None) -> str:
+    """Over the API the token says who acts: ``--as`` may only repeat it."""
+    if responder is not None and responder != api.responder:
+        raise BadInputError(
+            f"--as {responder} does not match {TOKEN_ENV}, which is {api.responder}'s token; "
+            f"omit --as, or use {responder}'s own token"
+        )
+    return api.responder
+
+
 def _act(action: Action) -> Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, None]]:
     """The command that sends ``action`` with the fields parsed from its flags."""
 
     async def act(args: argparse.Namespace, settings: Settings) -> None:
+        api = _api_client()
+        if api is not None:
+            args.responder = _acting_as(api, args.responder)
         fields = {name: getattr(args, name) for name in action.request.model_fields}
         request = action.request.model_validate({k: v for k, v in fields.items() if v is not None})
-        escalations = await Escalations.connect(settings)
-        _say(action.outcome(await escalations.act(args.incident_id, action, request), request))
+        side = api or await Escalations.connect(settings)
+        _say(action.outcome(await side.act(args.incident_id, action, request), request))
 
     return act
 
@@ -171,7 +203,7 @@ def _age(seconds: float) -> str:
 
 
 async def _list(args: argparse.Namespace, settings: Settings) -> None:
-    escalations = await Escalations.connect(settings)
+    escalations = await _responder_side(settings)
     found = await escalations.list(args.status, args.severity, args.service, args.limit)
     if args.json:
         print(json.dumps([item.model_dump(mode="json") for item in found], indent=2))
@@ -198,7 +230,7 @@ async def _list(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def _status(args: argparse.Namespace, settings: Settings) -> None:
-    escalations = await Escalations.connect(settings)
+    escalations = await _responder_side(settings)
     view = await escalations.status(args.incident_id)
     if args.json:
         _print_json(view)
@@ -236,16 +268,38 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}s"
 
 
-def _load_for_worker(settings: Settings) -> Config:
-    """The configuration, and the channel secrets a worker started from here would need."""
+def _embedded_default() -> bool:
+    """No Temporal server is named: this machine runs the embedded one, with local secrets."""
+    return not os.environ.get("TEMPORAL_ADDRESS")
+
+
+def _load_for_worker(
+    settings: Settings,
+    names: Callable[[Config], list[str]] = webhook_secret_names,
+    data_dir: Path | None = None,
+) -> Config:
+    """The configuration, and the channel secrets a worker started from here would need; the
+    ``names`` missing here are read from the data directory, made up there once for the
+    embedded default."""
     config = load_worker_config(settings.config_dir)
+    use_local_secrets(data_dir or settings.data_dir, names(config), os.environ, generate=_embedded_default())
     if missing := config.channels.missing_secrets(os.environ, str(settings.config_dir / CHANNELS_FILE)):
         raise ConfigError(missing)
     return config
 
 
+def _missing_integration_keys(config: Config, settings: Settings) -> list[str]:
+    return config.integrations.missing_secrets(os.environ, str(settings.config_dir / INTEGRATIONS_FILE))
+
+
 async def _check(args: argparse.Namespace, settings: Settings) -> None:
-    config = load_worker_config(settings.config_dir) if args.skip_secrets else _load_for_worker(settings)
+    """Everything a worker and 'escalate serve' started here would need, secrets included."""
+    config = load_worker_config(settings.config_dir)
+    if not args.skip_secrets:
+        channels = str(settings.config_dir / CHANNELS_FILE)
+        missing = config.channels.missing_secrets(os.environ, channels)
+        if missing := missing + _missing_integration_keys(config, settings):
+            raise ConfigError(missing)
     _say(
         f"{settings.config_dir}: {len(config.roster.responders)} responders, "
         f"policies {', '.join(sorted(config.policies))}, default {config.routing.default}"
@@ -268,16 +322,64 @@ async def _inbox(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _up(args: argparse.Namespace, settings: Settings) -> int:
-    _load_for_worker(settings)  # nothing starts on an invalid configuration
-    if os.environ.get("TEMPORAL_ADDRESS"):
-        return run_worker_only(dict(os.environ))
+    """Nothing starts on an invalid configuration or without the secrets the API checks requests
+    against (made up locally for the embedded default)."""
+    data_dir = args.data_dir or settings.data_dir
+    config = _load_for_worker(settings, generated_names, data_dir)
+    if missing := _missing_integration_keys(config, settings):
+        raise ConfigError(missing)
+    _api_secret()
+    if not _embedded_default():
+        return run_worker_only(dict(os.environ), args.api_port)
+    demo = next(iter(config.integrations.integrations.values()), None)
     return run_embedded(
-        Embedded(data_dir=args.data_dir or settings.data_dir, port=args.port, ui_port=args.ui_port)
+        Embedded(data_dir=data_dir, port=args.port, ui_port=args.ui_port, api_port=args.api_port),
+        demo_key=os.environ[demo.key_env] if demo else None,
     )
 
 
-def _add_action(commands: argparse._SubParsersAction, action: Action) -> None:
-    """A subcommand for ``action``: the incident id, ``--as``, and one argument per request field."""
+def _ttl(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _api_secret() -> str:
+    secret = os.environ.get(SECRET_ENV)
+    if problem := secret_problem(secret):
+        raise BadInputError(problem)
+    return secret or ""
+
+
+async def _token(args: argparse.Namespace, settings: Settings) -> None:
+    """Only the token goes to stdout, so it can be captured: TOKEN=$(escalate token --as ana)."""
+    config = load_config(settings.config_dir, with_channels=False)
+    use_local_secrets(settings.data_dir, [SECRET_ENV], os.environ, generate=_embedded_default())
+    roster = config.roster
+    if args.responder not in roster.responders:
+        known = ", ".join(sorted(roster.responders))
+        raise BadInputError(f"--as: {args.responder!r} is not in the roster; use one of: {known}")
+    print(tokens.issue(args.responder, args.ttl, _api_secret()))
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Nothing listens on an invalid configuration or without the keys it checks requests against."""
+    config = load_config(settings.config_dir, with_channels=False)
+    if missing := _missing_integration_keys(config, settings):
+        raise ConfigError(missing)
+    _api_secret()
+
+    async def connected() -> Escalations:
+        return await Escalations.connect(settings, config, wait=True)
+
+    uvicorn.run(create_app(settings, connected), host=args.host, port=args.port, log_config=None)
+    return 0
+
+
+def _add_action(commands: argparse._SubParsersAction, action: Action, over_api: bool) -> None:
+    """A subcommand for ``action``: the incident id, ``--as`` (optional ``over_api``: the token
+    names the responder), and one argument per request field."""
     parser = commands.add_parser(action.command, help=action.help)
     parser.add_argument("incident_id")
     for name, info in action.inputs.items():
@@ -289,18 +391,25 @@ def _add_action(commands: argparse._SubParsersAction, action: Action) -> None:
             parser.add_argument(
                 flag, dest=name, type=kind, required=info.is_required(), help=info.description
             )
-    parser.add_argument("--as", dest="responder", required=True, help="your responder id from the roster")
+    parser.add_argument(
+        "--as",
+        dest="responder",
+        required=not over_api,
+        help="your responder id from the roster" + (" (default: the token's)" if over_api else ""),
+    )
     parser.set_defaults(run=_act(action))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(over_api: bool = False) -> argparse.ArgumentParser:
+    """``over_api``: the responder commands go through the HTTP API (see ``starter.api_client``)."""
     parser = argparse.ArgumentParser(prog="escalate", description="Durable incident escalation on Temporal.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    up = commands.add_parser("up", help="run the embedded Temporal dev server and a worker")
+    up = commands.add_parser("up", help="run the embedded Temporal dev server, a worker and the HTTP API")
     up.add_argument("--data-dir", type=Path, help="where server state and records live (default .escalation)")
     up.add_argument("--port", type=_port, default=DEFAULT_PORT, help="Temporal gRPC port (default 7233)")
     up.add_argument("--ui-port", type=_port, default=DEFAULT_UI_PORT, help="Web UI port (default 8233)")
+    up.add_argument("--api-port", type=_port, default=DEFAULT_API_PORT, help="HTTP API port (default 8080)")
 
     trigger = commands.add_parser("trigger", help="open an escalation for an incident")
     trigger.add_argument("--service", help="the affected service (routes the incident to a policy)")
@@ -314,7 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
     trigger.set_defaults(run=_trigger)
 
     for action in ACTIONS:
-        _add_action(commands, action)
+        _add_action(commands, action, over_api)
 
     listing = commands.add_parser("list", help="list open escalations, or those matching filters")
     listing.add_argument(
@@ -342,6 +451,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(run=_check)
 
+    serve = commands.add_parser("serve", help="run the HTTP API: ingest for monitoring tools, responder API")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=8080, help="port to listen on (default 8080)")
+
+    token = commands.add_parser(
+        "token", help="print an API token for a responder (signed with ESCALATION_API_SECRET)"
+    )
+    token.add_argument("--as", dest="responder", required=True, help="the responder id from the roster")
+    token.add_argument(
+        "--ttl", type=_ttl, default=timedelta(days=90), help="how long it is valid (default 90d)"
+    )
+    token.set_defaults(run=_token)
+
     inbox = commands.add_parser("inbox", help="catch e-mail and webhook pages locally, to try channels")
     inbox.add_argument("--smtp-port", type=_port, default=1025, help="SMTP port (default 1025)")
     inbox.add_argument("--http-port", type=_port, default=8787, help="webhook port (default 8787)")
@@ -355,16 +477,18 @@ def _fail(message: str, code: int) -> int:
 
 
 def run(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(api_configured(os.environ)).parse_args(argv)
     try:
         settings = Settings.from_env()
         if args.command == "up":
             return _up(args, settings)
+        if args.command == "serve":
+            return _serve(args, settings)
         command: Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, None]] = args.run
         asyncio.run(command(args, settings))
     except ConfigError as error:
         return _fail(str(error), BAD_INPUT)
-    except BadInputError as error:
+    except (BadInputError, ApiInputError) as error:
         return _fail(str(error), BAD_INPUT)
     except (EscalationError, TemporalConnectionError, EmbeddedServerError) as error:
         return _fail(str(error), FAILED)
@@ -373,6 +497,12 @@ def run(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+def main_serve() -> None:
+    """``python -m starter.web``: the same as ``escalate serve``."""
+    configure_logging()
+    sys.exit(run(["serve", *sys.argv[1:]]))
 
 
 def main() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 
+import structlog
+import tenacity
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
@@ -17,12 +19,19 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from workflows import visibility
 
+RETRY_FIRST_DELAY_SECONDS = 1
+RETRY_MAX_DELAY_SECONDS = 30
+
 _TOML_POSITION = re.compile(r"at line (?P<line>\d+), column (?P<column>\d+)")
 """Where the SDK's loader says a profile file is wrong (its message also quotes the line)."""
 
 
 class TemporalConnectionError(Exception):
     """Temporal could not be reached or used; the message says what to check."""
+
+
+class TemporalUnreachableError(TemporalConnectionError):
+    """The server did not answer: it may be starting or restarting, so trying again can help."""
 
 
 async def connect(target: str | None = None) -> Client:
@@ -41,10 +50,35 @@ async def connect(target: str | None = None) -> Client:
         return await Client.connect(**config, data_converter=pydantic_data_converter)
     except (RuntimeError, ValueError) as error:
         reason = "connection refused" if "refused" in str(error).lower() else str(error)
-        raise TemporalConnectionError(
+        raise TemporalUnreachableError(
             f"cannot reach Temporal at {config['target_host']} ({reason}); start it with "
             "'escalate up' or set TEMPORAL_ADDRESS to a running server"
         ) from None
+
+
+async def connect_with_retry(target: str | None = None) -> Client:
+    """``connect``, waiting out an outage: long-running processes must outlive a server restart.
+
+    Retries only while the server is unreachable (1 s doubling to 30 s, each retry logged),
+    never on bad settings, and never gives up; cancel the call to stop waiting.
+    """
+    retrying = tenacity.AsyncRetrying(
+        retry=tenacity.retry_if_exception_type(TemporalUnreachableError),
+        wait=tenacity.wait_exponential(min=RETRY_FIRST_DELAY_SECONDS, max=RETRY_MAX_DELAY_SECONDS),
+        before_sleep=_log_retry,
+        reraise=True,
+    )
+    return await retrying(connect, target)
+
+
+def _log_retry(attempt: tenacity.RetryCallState) -> None:
+    """The reason and the delay of each retry (tenacity sets both before it sleeps)."""
+    structlog.get_logger().warning(
+        "temporal unreachable; retrying",
+        problem=str(attempt.outcome.exception()),
+        attempt=attempt.attempt_number,
+        retry_in_seconds=attempt.next_action.sleep,
+    )
 
 
 def _settings_problem(error: Exception) -> TemporalConnectionError:

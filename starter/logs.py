@@ -13,6 +13,7 @@ def configure_logging(level: int = logging.INFO) -> None:
         structlog.dev.ConsoleRenderer() if sys.stderr.isatty() else structlog.processors.JSONRenderer()
     )
     logging.basicConfig(level=level, stream=sys.stderr, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request would bury the CLI's one line
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -10,11 +10,18 @@ from temporalio.testing import WorkflowEnvironment
 
 from starter.connection import ensure_search_attributes
 from tests.receivers import Receivers, start_receivers
-from tests.support import DEMO_WEBHOOK_SECRET, DEMO_WEBHOOK_SECRET_ENV, binary
+from tests.support import (
+    DEMO_ALERTS_KEY,
+    DEMO_ALERTS_KEY_ENV,
+    DEMO_WEBHOOK_SECRET,
+    DEMO_WEBHOOK_SECRET_ENV,
+    binary,
+)
 
 # The example configuration signs its demo webhook with a secret from the environment, as a
 # real deployment would; workers, receivers and CLIs started by the tests all use this one.
 os.environ[DEMO_WEBHOOK_SECRET_ENV] = DEMO_WEBHOOK_SECRET
+os.environ[DEMO_ALERTS_KEY_ENV] = DEMO_ALERTS_KEY
 
 
 @asynccontextmanager

@@ -16,6 +16,8 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = REPO / "config"
 DEMO_WEBHOOK_SECRET_ENV = "ESCALATION_OPS_BRIDGE_SECRET"
 DEMO_WEBHOOK_SECRET = "test-only-secret"
+DEMO_ALERTS_KEY_ENV = "ESCALATION_DEMO_ALERTS_KEY"
+DEMO_ALERTS_KEY = "test-only-demo-alerts-key"
 
 
 def readable_history(history: WorkflowHistory) -> str:

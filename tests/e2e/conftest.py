@@ -50,6 +50,7 @@ class Product:
     output: Path
     env: dict[str, str]
     data_dir: Path
+    api_url: str
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([binary("escalate"), *args], env=self.env, capture_output=True, text=True,
@@ -83,12 +84,14 @@ class Product:
         return self.process.wait(timeout=60)
 
 
-def start_product(tmp: Path, data_dir: Path) -> Product:
+def start_product(tmp: Path, data_dir: Path, ports: tuple[int, int] | None = None) -> Product:
+    """``escalate up`` on ``ports`` (gRPC, UI; default: free ones), once its worker and API are ready."""
     config = tmp / "config"
     if not config.exists():
         shutil.copytree(EXAMPLE_CONFIG, config)
         (config / "policies" / "e2e.yaml").write_text(FAST_POLICY)
-    port, ui_port = free_port(), free_port()
+    port, ui_port = ports or (free_port(), free_port())
+    api_port = free_port()
     env = {
         **os.environ,
         "ESCALATION_CONFIG": str(config),
@@ -99,16 +102,19 @@ def start_product(tmp: Path, data_dir: Path) -> Product:
     output = tmp / f"up-{port}.log"
     with output.open("wb") as sink:
         process = subprocess.Popen(
-            [binary("escalate"), "up", "--port", str(port), "--ui-port", str(ui_port)],
+            [binary("escalate"), "up", "--port", str(port), "--ui-port", str(ui_port),
+             "--api-port", str(api_port)],
             env=env, stdout=sink, stderr=subprocess.STDOUT,
         )  # fmt: skip
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while "worker ready" not in output.read_text():
+    ready = ("worker ready", f"Uvicorn running on http://127.0.0.1:{api_port}")
+    while not all(sign in output.read_text() for sign in ready):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             raise AssertionError(f"escalate up did not get ready:\n{output.read_text()}")
         time.sleep(0.2)
-    return Product(process, output, {**env, "TEMPORAL_ADDRESS": f"127.0.0.1:{port}"}, data_dir)
+    env["TEMPORAL_ADDRESS"] = f"127.0.0.1:{port}"
+    return Product(process, output, env, data_dir, f"http://127.0.0.1:{api_port}")
 
 
 @pytest.fixture(scope="module")

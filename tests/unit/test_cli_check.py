@@ -26,6 +26,7 @@ def test_check_requires_the_channels_secrets(
 
 def test_up_refuses_to_start_without_them(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ESCALATION_CONFIG", str(config_dir))
+    monkeypatch.setenv("ESCALATION_DATA_DIR", str(config_dir.parent / "data"))  # no saved secrets there
     monkeypatch.delenv(DEMO_WEBHOOK_SECRET_ENV, raising=False)
     monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")  # never reached: the check comes first
     assert run(["up"]) == 2
