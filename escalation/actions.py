@@ -20,7 +20,7 @@ from pydantic.fields import FieldInfo
 
 from escalation import ladder, permissions
 from escalation.models import EscalationPolicy, Severity, Strict
-from escalation.state import ActionResult, EscalationState
+from escalation.state import ActionResult, EscalationState, Via
 
 
 class ActionRequest(Strict):
@@ -35,6 +35,8 @@ class ActionRequest(Strict):
     """Fields the CLI takes as positional arguments rather than flags."""
     responder: str
     """Who acts: set by the front end (``--as``, a token, a signature), never typed as a field."""
+    via: Via | None = None
+    """Set by a front end that answers from the page (a link, Slack, SMS, voice); shown in the timeline."""
 
 
 class AcknowledgeRequest(ActionRequest):
@@ -98,6 +100,8 @@ class CancelRequest(ActionRequest):
     reason: str = Field(title="Reason", description="why it is a false alarm")
 
 
+FRONT_END_FIELDS = frozenset({"responder", "via"})
+
 R = TypeVar("R", bound=ActionRequest)
 
 
@@ -125,8 +129,20 @@ class Action(Generic[R]):
 
     @property
     def inputs(self) -> dict[str, FieldInfo]:
-        """The request fields a person fills in: all but the responder, who comes from the front end."""
-        return {name: info for name, info in self.request.model_fields.items() if name != "responder"}
+        """The request fields a person fills in: all but who acts and how, which the front end sets."""
+        return {
+            name: info for name, info in self.request.model_fields.items() if name not in FRONT_END_FIELDS
+        }
+
+    def perform(self, state: EscalationState, policy: EscalationPolicy, request: R, now: datetime) -> None:
+        """Apply the transition; the events it adds say how the action arrived (``request.via``)."""
+        before = len(state.timeline) + state.omitted_events
+        self.apply(state, policy, request, now)
+        if request.via is None:
+            return
+        added = min(len(state.timeline) + state.omitted_events - before, len(state.timeline))
+        for n in range(len(state.timeline) - added, len(state.timeline)):
+            state.timeline[n] = state.timeline[n].model_copy(update={"via": request.via})
 
     def outcome(self, result: ActionResult, request: R) -> str:
         fields = request.model_dump(mode="json") | result.model_dump(mode="json")

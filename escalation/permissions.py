@@ -13,13 +13,20 @@ the signal, so a bad fire-and-forget call never changes an escalation.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 from escalation.models import EscalationPolicy
-from escalation.state import EscalationState, OccurrenceRequest, Status
+from escalation.state import EscalationState, EventKind, OccurrenceRequest, Status
 
 if TYPE_CHECKING:  # the requests live with the action table, which imports these rules
     from escalation import actions
+
+
+def _since(state: EscalationState) -> str:
+    """`` at 03:12 UTC``: when the holder took the incident (acknowledged, or was handed it)."""
+    held = [e for e in state.timeline if e.kind in (EventKind.ACKNOWLEDGED, EventKind.REASSIGNED)]
+    return f" at {held[-1].at.astimezone(UTC):%H:%M} UTC" if held else ""
 
 
 def _tier_targets(policy: EscalationPolicy, tiers: range) -> list[str]:
@@ -94,7 +101,7 @@ def acknowledge_refusal(
         return f"{closed}; nothing to acknowledge"
     if state.status is Status.ACKNOWLEDGED:
         return (
-            f"the incident is already acknowledged by {state.acknowledged_by}; "
+            f"the incident is already acknowledged by {state.acknowledged_by}{_since(state)}; "
             "ask them to hand it over or resolve it"
         )
     return _too_long(request.note, "note") or _who(

@@ -85,7 +85,8 @@ def current_details(view: StatusView, with_report: bool = False) -> str:
     if view.status is Status.EXHAUSTED:
         lines.append("Every tier was paged without an answer; anyone in the policy can still acknowledge.")
     if view.acknowledged_by:
-        lines.append(f"**Acknowledged by:** {view.acknowledged_by} at {utc_text(view.acknowledged_at)}")
+        holder = f"{view.acknowledged_by}{_answered_via(view)}"
+        lines.append(f"**Acknowledged by:** {holder} at {utc_text(view.acknowledged_at)}")
     if view.resolution:
         lines.append(
             f"**{view.status.value.capitalize()} by:** {view.resolved_by}: {view.resolution.summary}"
@@ -101,6 +102,12 @@ def current_details(view: StatusView, with_report: bool = False) -> str:
     if with_report:
         lines.append(f"**Report:**\n\n{report_markdown(view.incident)}")
     return "\n\n".join(lines)
+
+
+def _answered_via(view: StatusView) -> str:
+    """`` via link`` when the holder's acknowledgement came from the page itself."""
+    held = [e for e in view.timeline if e.kind in (EventKind.ACKNOWLEDGED, EventKind.REASSIGNED)]
+    return f" via {held[-1].via.value}" if held and held[-1].via else ""
 
 
 def _last_page(timeline: list[TimelineEvent]) -> str:
@@ -153,7 +160,7 @@ def timeline_text(view: StatusView) -> str:
     if view.paging:
         out.append(f"paging {', '.join(view.paging)} until {utc_text(view.next_deadline)}")
     if view.acknowledged_by:
-        out.append(f"acknowledged by {view.acknowledged_by}")
+        out.append(f"acknowledged by {view.acknowledged_by}{_answered_via(view)}")
     out.append("")
     for n, (event, channels) in enumerate(_merged_pages(view.timeline)):
         if n == 1 and view.omitted_events:
@@ -162,7 +169,7 @@ def timeline_text(view: StatusView) -> str:
             )
         parts = [utc_text(event.at), f"{event.kind.value:<15}", event.tier_name or ""]
         if event.actor:
-            parts.append(f"by {event.actor}")
+            parts.append(f"by {event.actor}" + (f" via {event.via.value}" if event.via else ""))
         if event.targets:
             parts.append(", ".join(event.targets))
         if channels:

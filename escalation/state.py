@@ -58,6 +58,15 @@ class EventKind(StrEnum):
     REPEATED = "repeated"
 
 
+class Via(StrEnum):
+    """Where a responder's action came from, when it was answered from the page itself."""
+
+    LINK = "link"
+    SLACK = "slack"
+    SMS = "sms"
+    VOICE = "voice"
+
+
 class TimelineEvent(Strict):
     at: datetime
     kind: EventKind
@@ -66,6 +75,8 @@ class TimelineEvent(Strict):
     actor: str | None = None
     targets: list[str] = Field(default_factory=list)
     channel: Channel | None = None
+    via: Via | None = None
+    """How the actor answered, when it was from the page (a signed link, Slack, an SMS reply, a key)."""
     note: str = ""
 
 
@@ -148,6 +159,8 @@ class StatusView(Strict):
     """The whole picture an operator or responder asks for: the ``status`` query's answer."""
 
     incident_id: str
+    triggered_at: datetime | None = None
+    """When this escalation opened: it tells it from a later one reusing the incident id."""
     status: Status
     severity: Severity
     tier_name: str
@@ -205,6 +218,8 @@ class NotifyRequest(Strict):
 
     incident_id: str
     idempotency_key: str
+    triggered_at: datetime | None = None
+    """When the escalation opened; the page's action links are bound to this escalation by it."""
     incident: Incident
     severity: Severity
     tier_name: str

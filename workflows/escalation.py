@@ -132,7 +132,7 @@ class EscalationWorkflow:
         return action.refusal(self._state, self._policy, request)
 
     def _apply(self, action: Action, request: ActionRequest) -> ActionResult:
-        action.apply(self._state, self._policy, request, workflow.now())
+        action.perform(self._state, self._policy, request, workflow.now())
         self._publish()
         return ladder.summary(workflow.info().workflow_id, self._start, self._state)
 

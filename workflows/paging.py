@@ -86,6 +86,7 @@ class Pager:
         request = NotifyRequest(
             incident_id=info.workflow_id,
             idempotency_key=ladder.idempotency_key(info.workflow_id, info.first_execution_run_id, step, page),
+            triggered_at=self._state.triggered_at,
             incident=self._incident,
             severity=self._state.severity,
             tier_name=tier.name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -102,9 +103,10 @@ def test_a_responder_acknowledges_through_the_api_with_a_token(fresh: Product, d
 
     again = escalate(ana, "ack", demo_incident, "--as", "ana")
     assert again.returncode == 1
-    assert again.stderr.strip() == (
-        "escalate: refused: the incident is already acknowledged by ana; "
-        "ask them to hand it over or resolve it"
+    assert re.fullmatch(
+        r"escalate: refused: the incident is already acknowledged by ana at \d\d:\d\d UTC; "
+        r"ask them to hand it over or resolve it",
+        again.stderr.strip(),
     )
 
 

@@ -30,7 +30,7 @@ def test_the_cli_parses_each_action_into_its_request(action: Action) -> None:
     sample = SAMPLES[action.name].request
     args = build_parser().parse_args(_argv(action, sample))
     parsed = {
-        name: getattr(args, name) for name in action.request.model_fields if getattr(args, name) is not None
+        name: getattr(args, name) for name in ("responder", *action.inputs) if getattr(args, name) is not None
     }
     assert action.request.model_validate(parsed) == action.request.model_validate(sample)
     assert args.incident_id == "incident:demo:disk"

@@ -95,7 +95,9 @@ def test_a_stranger_may_not_acknowledge() -> None:
 
 def test_acknowledge_is_refused_once_acknowledged_and_names_the_holder() -> None:
     reason = acknowledge_refusal(acknowledged_by("ana"), POLICY, AcknowledgeRequest(responder="ben"))
-    assert reason == "the incident is already acknowledged by ana; ask them to hand it over or resolve it"
+    assert reason == (
+        "the incident is already acknowledged by ana at 00:02 UTC; ask them to hand it over or resolve it"
+    )
 
 
 def test_acknowledge_is_refused_once_resolved() -> None:
