@@ -19,12 +19,13 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.action_links import ActionLinks, action_links
 from activities.close_out import CloseOut
 from activities.notify import Notifier
 from activities.pages import load_worker_config
 from activities.records import RecordStore
 from escalation.config import Config, ConfigError
-from escalation.settings import DEFAULT_UI_URL, Settings
+from escalation.settings import DEFAULT_UI_URL, SECRET_ENV, Settings
 from starter.connection import TemporalConnectionError, connect_with_retry, ensure_search_attributes
 from starter.logs import configure_logging
 from workflows.escalation import EscalationWorkflow
@@ -40,12 +41,14 @@ def build_worker(
     *,
     ui_url: str = DEFAULT_UI_URL,
     env: Mapping[str, str] | None = None,
+    links: ActionLinks | None = None,
 ) -> Worker:
     """The one place that decides which workflows and activities a worker runs.
 
-    ``env`` holds the channels' secrets (default: this process's environment).
+    ``env`` holds the channels' secrets (default: this process's environment); ``links`` mints
+    the pages' signed action links.
     """
-    notifier = Notifier(config, os.environ if env is None else env, ui_url, client.namespace)
+    notifier = Notifier(config, os.environ if env is None else env, ui_url, client.namespace, links)
     return Worker(
         client,
         task_queue=task_queue,
@@ -67,7 +70,10 @@ async def run_worker(settings: Settings) -> None:
     await ensure_search_attributes(client)
     log = structlog.get_logger().bind(task_queue=settings.task_queue, namespace=client.namespace)
     store = RecordStore(settings.database_path)
-    async with build_worker(client, settings.task_queue, config, store, ui_url=settings.ui_url):
+    links = action_links(settings, os.environ)
+    if links is None:
+        log.warning(f"pages carry no action links: set ESCALATION_PUBLIC_URL and {SECRET_ENV} to add them")
+    async with build_worker(client, settings.task_queue, config, store, ui_url=settings.ui_url, links=links):
         log.info("worker ready", policies=sorted(config.policies), database=str(settings.database_path))
         await stop.wait()
         log.info("worker stopping")

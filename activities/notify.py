@@ -18,6 +18,7 @@ import structlog
 from temporalio import activity
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
+from activities.action_links import ActionLinks
 from activities.channels.base import DeliveryError, Message, Sender
 from activities.channels.console import ConsoleSender
 from activities.channels.email import EmailSender
@@ -44,8 +45,18 @@ def _worth_retrying(error: BaseException) -> bool:
 
 
 class Notifier:
-    def __init__(self, config: Config, env: Mapping[str, str], ui_url: str, namespace: str) -> None:
-        """Resolve every configured channel's secrets now: a worker missing one refuses to start."""
+    def __init__(
+        self,
+        config: Config,
+        env: Mapping[str, str],
+        ui_url: str,
+        namespace: str,
+        links: ActionLinks | None = None,
+    ) -> None:
+        """Resolve every configured channel's secrets now: a worker missing one refuses to start.
+
+        ``links`` mints each recipient's signed action links; without it pages carry commands only.
+        """
         settings = config.channels
         if missing := settings.missing_secrets(env, str(config.directory / CHANNELS_FILE)):
             raise ConfigError(missing)
@@ -53,6 +64,7 @@ class Notifier:
         self._settings = settings
         self._ui_url = ui_url
         self._namespace = namespace
+        self._links = links
         self._senders = self._build_senders(config, env)
         sensitive = self._sensitive_values(settings, env)
         self._sensitive = (
@@ -154,7 +166,15 @@ class Notifier:
         return NotifyResult(deliveries=deliveries)
 
     def _message(self, request: NotifyRequest, send: Send) -> Message:
-        recipients = [Recipient(id=r, name=self._roster.responders[r].name) for r in send.responders]
+        links = self._links if request.triggered_at else None
+        recipients = [
+            Recipient(
+                id=r,
+                name=self._roster.responders[r].name,
+                links=links.for_recipient(request, r) if links else None,
+            )
+            for r in send.responders
+        ]
         key = send.key(request.idempotency_key)
         page = Page.build(
             incident_id=request.incident_id,

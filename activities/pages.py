@@ -1,8 +1,8 @@
 """What a page says, and the operator-editable templates that say it on each channel.
 
 Every page carries the incident's report, severity, tier and deadline, the incident id, its
-Web UI link and the exact commands to acknowledge and resolve, so a responder woken at
-night can act from the page alone.
+Web UI link, the recipient's signed links to acknowledge, resolve and escalate (where links
+are set up) and the exact commands, so a responder woken at night can act from the page alone.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import jinja2
 import jinja2.sandbox
 from pydantic import BaseModel, ConfigDict
 
+from activities.action_links import LINK_ACTIONS, PageLinks
 from escalation.channel_settings import ChannelSettings
 from escalation.config import Config, load_config
 from escalation.models import Incident, Severity
@@ -38,6 +39,8 @@ class Recipient(BaseModel):
 
     id: str
     name: str
+    links: PageLinks | None = None
+    """Their signed links to acknowledge, resolve and escalate (None where links are not set up)."""
 
 
 class Page(BaseModel):
@@ -63,6 +66,11 @@ class Page(BaseModel):
     @property
     def deadline_text(self) -> str:
         return utc_text(self.deadline)
+
+    @property
+    def links(self) -> PageLinks | None:
+        """The action links of a page to one person; a page to several carries each one's."""
+        return self.recipients[0].links if len(self.recipients) == 1 else None
 
     @classmethod
     def build(
@@ -98,6 +106,9 @@ class Page(BaseModel):
             resolve_command=f'escalate resolve {target} --as {who} --summary "what fixed it"',
             idempotency_key=idempotency_key,
         )
+
+
+SAMPLE_LINKS = PageLinks(**{action: f"https://escalations.example/a/{action}" for action in LINK_ACTIONS})
 
 
 class PageTemplateError(Exception):
@@ -149,35 +160,37 @@ class PageTemplates:
         return message
 
     def _sample_problems(self) -> list[str]:
-        """Render every template once now, so a typo fails at start-up rather than at 3 a.m."""
-        sample = Page.build(
-            incident_id="incident:sample:check",
-            incident=Incident(
-                title="Sample",
-                service="sample",
-                severity=Severity.SEV2,
-                dedup_key="check",
-                links=["https://x"],
-            ),
-            severity=Severity.SEV2,
-            tier="frontline",
-            phase="primary",
-            round=1,
-            deadline=datetime(2026, 1, 1, tzinfo=UTC),
-            recipients=[Recipient(id="sample", name="Sample Responder")],
-            web_ui_url="http://localhost:8233",
-            idempotency_key="sample",
-        )
+        """Render every template now, with and without action links, so a typo fails at start-up
+        rather than at 3 a.m."""
         problems = []
-        for role, name in TEMPLATE_FILES.items():
-            try:
-                if role == "slack":
-                    self.slack_message(sample, mentions="<@U0SAMPLE>")
-                else:
-                    self.render(role, sample)
-            except (jinja2.TemplateError, ValueError, TypeError) as error:
-                problems.append(f"{self._directory / name}: {error}; fix the template")
-        return problems
+        for links in (SAMPLE_LINKS, None):
+            sample = _sample_page(links)
+            for role, name in TEMPLATE_FILES.items():
+                try:
+                    if role == "slack":
+                        self.slack_message(sample, mentions="<@U0SAMPLE>")
+                    else:
+                        self.render(role, sample)
+                except (jinja2.TemplateError, ValueError, TypeError) as error:
+                    problems.append(f"{self._directory / name}: {error}; fix the template")
+        return list(dict.fromkeys(problems))
+
+
+def _sample_page(links: PageLinks | None) -> Page:
+    return Page.build(
+        incident_id="incident:sample:check",
+        incident=Incident(
+            title="Sample", service="sample", severity=Severity.SEV2, dedup_key="check", links=["https://x"]
+        ),
+        severity=Severity.SEV2,
+        tier="frontline",
+        phase="primary",
+        round=1,
+        deadline=datetime(2026, 1, 1, tzinfo=UTC),
+        recipients=[Recipient(id="sample", name="Sample Responder", links=links)],
+        web_ui_url="http://localhost:8233",
+        idempotency_key="sample",
+    )
 
 
 def template_problems(directory: Path, channels: ChannelSettings) -> list[str]:

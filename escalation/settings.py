@@ -7,13 +7,15 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, HttpUrl, ValidationError
 
 from escalation.config import ConfigError
 from escalation.durations import Duration
 
 DEFAULT_TASK_QUEUE = "escalations"
 DEFAULT_UI_URL = "http://localhost:8233"
+SECRET_ENV = "ESCALATION_API_SECRET"
+"""Signs responder tokens and the action links in pages; the API and the worker share it."""
 
 
 class Settings(BaseModel):
@@ -25,6 +27,10 @@ class Settings(BaseModel):
     task_queue: str = DEFAULT_TASK_QUEUE
     ui_url: str = DEFAULT_UI_URL
     worker_wait: Duration = timedelta(seconds=30)
+    public_url: HttpUrl | None = None
+    """Where responders' browsers, Slack and Twilio reach the API; pages link to it."""
+    link_ttl: Duration = timedelta(hours=24)
+    """How long a page's action links work."""
 
     @property
     def database_path(self) -> Path:
@@ -41,6 +47,8 @@ class Settings(BaseModel):
             "task_queue": "ESCALATION_TASK_QUEUE",
             "ui_url": "ESCALATION_UI_URL",
             "worker_wait": "ESCALATION_WORKER_WAIT",
+            "public_url": "ESCALATION_PUBLIC_URL",
+            "link_ttl": "ESCALATION_LINK_TTL",
         }
         try:
             return cls(**{field: env[var] for field, var in names.items() if env.get(var)})

@@ -28,7 +28,7 @@ from escalation.durations import parse_duration
 from escalation.integrations import INTEGRATIONS_FILE
 from escalation.models import Incident, Severity, service_id
 from escalation.reports import timeline_text
-from escalation.settings import Settings
+from escalation.settings import SECRET_ENV, Settings
 from escalation.state import Status
 from escalation.text import for_terminal
 from starter.api import EscalationError, Escalations, new_dedup_key
@@ -47,7 +47,7 @@ from starter.inbox import Inbox, page_line, run_inbox
 from starter.local_secrets import generated_names, use_local_secrets, webhook_secret_names
 from starter.logs import configure_logging
 from starter.web import create_app, tokens
-from starter.web.tokens import SECRET_ENV, secret_problem
+from starter.web.tokens import secret_problem
 
 BAD_INPUT = 2
 FAILED = 1

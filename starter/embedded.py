@@ -300,6 +300,7 @@ def _supervise(children: list[Child]) -> int:
 def run_worker_only(env: dict[str, str], api_port: int) -> int:
     """``TEMPORAL_ADDRESS`` names a server already: only the worker and the API are needed."""
     _check_free(api_port, "--api-port")
+    env.setdefault("ESCALATION_PUBLIC_URL", api_url(api_port))
     print(
         f"using the Temporal server at {env['TEMPORAL_ADDRESS']}; starting the worker and the API "
         f"on {api_url(api_port)} (Ctrl-C stops them)",
@@ -344,6 +345,7 @@ def run_embedded(embedded: Embedded, demo_key: str | None = None) -> int:
         "TEMPORAL_NAMESPACE": "default",
         "ESCALATION_DATA_DIR": str(embedded.data_dir),
         "ESCALATION_UI_URL": embedded.ui_url,
+        "ESCALATION_PUBLIC_URL": os.environ.get("ESCALATION_PUBLIC_URL") or api_url(embedded.api_port),
     }
     worker = Child.launch("worker", lambda: _worker(env))
     api = Child.launch("API server", lambda: _api(env, embedded.api_port))

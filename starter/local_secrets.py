@@ -16,7 +16,7 @@ from pathlib import Path
 
 from activities.records import OWNER_ONLY_DIR, OWNER_ONLY_FILE
 from escalation.config import Config
-from starter.web.tokens import SECRET_ENV
+from escalation.settings import SECRET_ENV
 
 SECRETS_FILE = "secrets.env"
 SECRET_BYTES = 32

@@ -44,7 +44,14 @@ def document(message: Message, roster: Roster) -> dict[str, object]:
         "incident": page.incident.model_dump(mode="json"),
         "severity": page.severity.value,
         "tier": {"name": page.tier, "phase": page.phase, "round": page.round},
-        "targets": [{"id": r, "name": roster.responders[r].name} for r in message.send.responders],
+        "targets": [
+            {
+                "id": recipient.id,
+                "name": recipient.name,
+                "actions": recipient.links.model_dump() if recipient.links else None,
+            }
+            for recipient in page.recipients
+        ],
         "acknowledge_by": page.deadline.isoformat(),
         "links": {"web_ui": page.web_ui_url, "incident": page.incident.links},
         "commands": {"acknowledge": page.acknowledge_command, "resolve": page.resolve_command},

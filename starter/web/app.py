@@ -8,11 +8,8 @@ keys and tokens never appear in responses or logs.
 
 from __future__ import annotations
 
-import asyncio
-import hmac
-import json
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -23,15 +20,14 @@ from pydantic import ValidationError, create_model
 from temporalio.service import RPCError
 
 from escalation.actions import ACTIONS, Action
-from escalation.config import Config, load_config
+from escalation.config import load_config
 from escalation.events import Event, EventAction, parse_alertmanager, parse_pagerduty
 from escalation.integrations import Integration, integration_actor
 from escalation.models import Incident, Severity, Strict, service_id
-from escalation.settings import Settings
+from escalation.settings import SECRET_ENV, Settings
 from escalation.state import ActionResult, Status, StatusView
 from starter.api import (
     EscalationError,
-    Escalations,
     Listed,
     Opened,
     RefusedError,
@@ -39,29 +35,17 @@ from starter.api import (
     UnknownIncidentError,
     incident_id_of,
 )
-from starter.connection import TemporalConnectionError
-from starter.web.limits import Bucket
-from starter.web.tokens import SECRET_ENV, TokenError, responder_of
-
-MAX_BODY_BYTES = 512 * 1024
-CONNECT_WAIT_SECONDS = 3
-"""How long a request waits for a connection being made before it is answered 503."""
-EscalationsFactory = Callable[[], Awaitable[Escalations]]
-
-
-class HTTPProblem(Exception):
-    """A response with a JSON body; raised anywhere in a route."""
-
-    def __init__(self, status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None) -> None:
-        self.status, self.body, self.headers = status, body, dict(headers or {})
-
-
-def _detail(status: int, sentence: str, **headers: str) -> HTTPProblem:
-    return HTTPProblem(status, {"detail": sentence}, headers)
-
-
-def _unauthorized(sentence: str) -> HTTPProblem:
-    return _detail(401, sentence, **{"WWW-Authenticate": "Bearer"})
+from starter.web.door import (
+    Door,
+    DoorDep,
+    EscalationsFactory,
+    HTTPProblem,
+    detail,
+    json_body,
+    unauthorized,
+)
+from starter.web.links import link_routes
+from starter.web.tokens import TokenError, responder_of
 
 
 def _invalid_event(errors: list[str]) -> HTTPProblem:
@@ -70,97 +54,20 @@ def _invalid_event(errors: list[str]) -> HTTPProblem:
     )
 
 
-def _connected(connecting: asyncio.Future[Escalations]) -> bool:
-    """Whether a finished attempt connected; a failure is logged by nobody else, so it is read here."""
-    if connecting.cancelled():
-        return False
-    error = connecting.exception()
-    if error is not None and not isinstance(error, (TemporalConnectionError, RPCError, OSError)):
-        raise error
-    return error is None
-
-
-class Door:
-    """What the routes share: the configuration, the keys, the rate limits and the connection."""
-
-    def __init__(self, config: Config, env: Mapping[str, str], factory: EscalationsFactory) -> None:
-        self.config = config
-        self.secret = env.get(SECRET_ENV, "")
-        self._keys = [(env.get(i.key_env, ""), name) for name, i in config.integrations.integrations.items()]
-        self._buckets = {
-            name: Bucket(i.rate_limit_per_minute) for name, i in config.integrations.integrations.items()
-        }
-        self._factory = factory
-        self._connecting: asyncio.Future[Escalations] | None = None
-
-    def start_connecting(self) -> asyncio.Future[Escalations]:
-        """Connect in the background (again, if the last attempt failed)."""
-        if self._connecting is None or (self._connecting.done() and not _connected(self._connecting)):
-            self._connecting = asyncio.ensure_future(self._factory())
-        return self._connecting
-
-    async def escalations(self) -> Escalations:
-        """The connection, or 503 while Temporal is out of reach: no request waits out an outage."""
-        connecting = self.start_connecting()
-        done, _ = await asyncio.wait({connecting}, timeout=CONNECT_WAIT_SECONDS)
-        if not done or not _connected(connecting):
-            raise _detail(503, "Temporal is not reachable; try again shortly")
-        return connecting.result()
-
-    def integration_for(self, key: str) -> str | None:
-        """The integration whose key this is; every key is compared, in constant time."""
-        found = None
-        for known, name in self._keys:
-            if known and hmac.compare_digest(known.encode(), key.encode()):
-                found = name
-        return found
-
-    def admit(self, name: str) -> None:
-        if wait := self._buckets[name].take():
-            raise HTTPProblem(
-                429,
-                {"detail": f"integration {name} is over its rate limit; retry after {wait} s"},
-                {"Retry-After": str(wait)},
-            )
-
-
-async def _json_body(request: Request) -> object:
-    """The body as JSON, read no further than the limit."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise _detail(413, f"the body is larger than {MAX_BODY_BYTES // 1024} KB; send a smaller event")
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > MAX_BODY_BYTES:
-            raise _detail(413, f"the body is larger than {MAX_BODY_BYTES // 1024} KB; send a smaller event")
-    try:
-        return json.loads(data)
-    except (ValueError, RecursionError):
-        raise _detail(400, "(body): is not JSON; send a JSON object") from None
-
-
 bearer = HTTPBearer(auto_error=False)
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-
-
-def _door(request: Request) -> Door:
-    return request.app.state.door
-
-
-DoorDep = Annotated[Door, Depends(_door)]
 
 
 def responder(door: DoorDep, credentials: Bearer) -> str:
     """The responder the bearer token names, or 401."""
     if credentials is None:
-        raise _unauthorized("send 'Authorization: Bearer <token>' (get one with 'escalate token --as YOU')")
+        raise unauthorized("send 'Authorization: Bearer <token>' (get one with 'escalate token --as YOU')")
     if not door.secret:
-        raise _unauthorized(f"responder tokens are not enabled here; set {SECRET_ENV} where the API runs")
+        raise unauthorized(f"responder tokens are not enabled here; set {SECRET_ENV} where the API runs")
     try:
         return responder_of(credentials.credentials, door.secret, door.config.roster.responders)
     except TokenError as error:
-        raise _unauthorized(str(error)) from None
+        raise unauthorized(str(error)) from None
 
 
 Responder = Annotated[str, Depends(responder)]
@@ -169,9 +76,7 @@ Responder = Annotated[str, Depends(responder)]
 def integration_by_bearer(door: DoorDep, credentials: Bearer) -> str:
     name = door.integration_for(credentials.credentials) if credentials else None
     if name is None:
-        raise _unauthorized(
-            "send 'Authorization: Bearer <integration key>' with a key from integrations.yaml"
-        )
+        raise unauthorized("send 'Authorization: Bearer <integration key>' with a key from integrations.yaml")
     return name
 
 
@@ -218,7 +123,7 @@ def _ingest_routes(app: FastAPI) -> None:
     @app.post("/v2/enqueue", status_code=202, tags=["ingest"], responses=INGEST_RESPONSES)
     async def enqueue(request: Request, door: DoorDep) -> dict[str, str]:
         """PagerDuty Events API v2: trigger, acknowledge or resolve by routing key and dedup key."""
-        body = await _json_body(request)
+        body = await json_body(request)
         key = body.get("routing_key") if isinstance(body, dict) else None
         name = door.integration_for(key) if isinstance(key, str) else None
         if name is None:
@@ -243,10 +148,10 @@ def _ingest_routes(app: FastAPI) -> None:
     ) -> dict[str, str]:
         """Prometheus Alertmanager webhook (version 4): one incident per alert group."""
         if caller != name:
-            raise _unauthorized(f"this key is not the key of integration {name!r}")
+            raise unauthorized(f"this key is not the key of integration {name!r}")
         door.admit(name)
         event = parse_alertmanager(
-            await _json_body(request), name, door.config.integrations.integrations[name]
+            await json_body(request), name, door.config.integrations.integrations[name]
         )
         if isinstance(event, list):
             raise _invalid_event(event)
@@ -274,13 +179,13 @@ def _ingest_routes(app: FastAPI) -> None:
     async def open_incident(request: Request, door: DoorDep, name: IntegrationName) -> JSONResponse:
         """Open an incident (the incident fields minus ``service``, which the integration sets)."""
         door.admit(name)
-        body = await _json_body(request)
+        body = await json_body(request)
         if not isinstance(body, dict):
-            raise _detail(
+            raise detail(
                 422, "(body): expected a JSON object of incident fields (title, severity, dedup_key, ...)"
             )
         if "service" in body:
-            raise _detail(422, "service: unknown key; the integration's service is used")
+            raise detail(422, "service: unknown key; the integration's service is used")
         integration = door.config.integrations.integrations[name]
         try:
             incident = Incident.model_validate(
@@ -343,7 +248,7 @@ def _responder_routes(app: FastAPI) -> None:
             try:
                 service = service_id(service)
             except ValueError as error:
-                raise _detail(422, f"service: {error}") from None
+                raise detail(422, f"service: {error}") from None
         return await (await door.escalations()).list(status, severity, service, limit)
 
     @app.get("/v1/incidents/{incident_id}", tags=["responders"])
@@ -365,7 +270,7 @@ def _health_routes(app: FastAPI) -> None:
     async def readyz(door: DoorDep) -> dict[str, str]:
         """Temporal is reachable (503 otherwise)."""
         if not await (await door.escalations()).reachable():
-            raise _detail(503, "Temporal is not reachable; try again shortly")
+            raise detail(503, "Temporal is not reachable; try again shortly")
         return {"status": "ready"}
 
 
@@ -412,6 +317,7 @@ def create_app(
     app.state.door = door
     _ingest_routes(app)
     _responder_routes(app)
+    link_routes(app)
     _health_routes(app)
     _error_handlers(app)
     return app

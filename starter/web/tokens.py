@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
-SECRET_ENV = "ESCALATION_API_SECRET"
+from escalation.settings import SECRET_ENV
+
 MIN_SECRET_BYTES = 32
 """HS256 wants a key at least as long as its hash (RFC 7518, 3.2)."""
 ALGORITHM = "HS256"

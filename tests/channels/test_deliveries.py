@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from temporalio.testing import ActivityEnvironment
 
+from activities.action_links import ActionLinks, LinkClaims, read_link
 from activities.notify import REDACTED, Notifier
 from escalation.config import load_config
 from escalation.models import Channel, Severity
@@ -29,6 +31,9 @@ from tests.support import incident
 
 UI = "http://ui.test:8233"
 STEP_KEY = "incident:payments:db-down/run-1/r0/t0/primary/p1"
+PUBLIC = "https://escalations.test"
+LINK_SECRET = "test-only-link-secret-of-at-least-32-bytes"
+TRIGGERED_AT = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 
 
 def request(targets: list[str], channels: list[Channel] | None, *, severity: Severity = Severity.SEV2,
@@ -36,12 +41,20 @@ def request(targets: list[str], channels: list[Channel] | None, *, severity: Sev
     return NotifyRequest(
         incident_id="incident:payments:db-down", idempotency_key=STEP_KEY, incident=incident(severity),
         severity=severity, tier_name="frontline", phase=Phase.PRIMARY, targets=targets, channels=channels,
-        deadline=datetime(2026, 11, 25, 3, 15, tzinfo=UTC), deliver_within=within,
+        deadline=datetime(2026, 11, 25, 3, 15, tzinfo=UTC), deliver_within=within, triggered_at=TRIGGERED_AT,
     )  # fmt: skip
 
 
-def notifier(config_dir: Path, env: Mapping[str, str] | None = None) -> Notifier:
-    return Notifier(load_config(config_dir), {**os.environ, **TWILIO_ENV, **(env or {})}, UI, "default")
+def notifier(config_dir: Path, env: Mapping[str, str] | None = None, *, links: bool = True) -> Notifier:
+    minter = ActionLinks(LINK_SECRET, PUBLIC, timedelta(hours=24)) if links else None
+    return Notifier(
+        load_config(config_dir), {**os.environ, **TWILIO_ENV, **(env or {})}, UI, "default", minter
+    )
+
+
+def link_claims(url: str) -> LinkClaims:
+    assert url.startswith(f"{PUBLIC}/a/")
+    return read_link(url.removeprefix(f"{PUBLIC}/a/"), LINK_SECRET)
 
 
 async def notify(n: Notifier, req: NotifyRequest, env: ActivityEnvironment | None = None) -> list[Delivery]:
@@ -70,7 +83,25 @@ async def test_email_carries_the_report_links_and_exact_commands(
         assert "escalate ack incident:payments:db-down --as ana" in body
         assert "escalate resolve incident:payments:db-down --as ana" in body
         assert f"{UI}/namespaces/default/workflows/incident%3Apayments%3Adb-down" in body
+        urls = re.findall(rf"{re.escape(PUBLIC)}/a/[A-Za-z0-9_.-]+", body)
+        claims = [link_claims(url) for url in dict.fromkeys(urls)]
+        assert [(c.action, c.responder, c.incident_id) for c in claims] == [
+            (action, "ana", "incident:payments:db-down") for action in ("acknowledge", "resolve", "escalate")
+        ]
+        assert all(c.triggered_at == TRIGGERED_AT and c.tier_name == "frontline" for c in claims)
     assert "<table>" in mail.content["html"]
+
+
+async def test_without_links_set_up_pages_carry_the_commands_only(
+    receivers: Receivers, tmp_path: Path
+) -> None:
+    n = notifier(receivers.config_dir(tmp_path), links=False)
+    await notify(n, request(["ana"], [Channel.EMAIL, Channel.WEBHOOK]))
+    mail, hook = sorted(receivers.inbox.pages, key=lambda page: page.channel)
+    assert (
+        "/a/" not in mail.content["text"] and "escalate ack incident:payments:db-down" in mail.content["text"]
+    )
+    assert hook.content["targets"] == [{"id": "ana", "name": "Ana Frontline", "actions": None}]
 
 
 async def test_email_upgrades_with_starttls_and_logs_in_with_credentials_from_the_environment(
@@ -134,10 +165,14 @@ async def test_webhook_document_is_signed_and_carries_no_contact_details(
     assert document["incident"]["report"]["ask"] == "restore the primary"
     assert document["severity"] == "SEV2"
     assert document["tier"] == {"name": "frontline", "phase": "primary", "round": 1}
-    assert document["targets"] == [
-        {"id": "ana", "name": "Ana Frontline"},
-        {"id": "ben", "name": "Ben Frontline"},
+    assert [(t["id"], t["name"]) for t in document["targets"]] == [
+        ("ana", "Ana Frontline"),
+        ("ben", "Ben Frontline"),
     ]
+    for target in document["targets"]:
+        assert {a: link_claims(url).responder for a, url in target["actions"].items()} == dict.fromkeys(
+            ("acknowledge", "resolve", "escalate"), target["id"]
+        )
     assert document["acknowledge_by"] == "2026-11-25T03:15:00+00:00"
     assert document["links"]["web_ui"].startswith(UI)
     assert document["commands"]["acknowledge"] == "escalate ack incident:payments:db-down --as YOUR-ID"
@@ -181,7 +216,8 @@ async def test_sms_and_voice_speak_twilios_api(receivers: Receivers, tmp_path: P
     [sms] = receivers.twilio.messages
     assert (sms["To"], sms["From"]) == ("+15550100101", "+15550009999")
     assert sms["Body"].startswith("SEV2 payments: Checkout database unreachable")
-    assert "escalate ack incident:payments:db-down --as ana" in sms["Body"]
+    [url] = re.findall(rf"{re.escape(PUBLIC)}/a/\S+", sms["Body"])
+    assert (link_claims(url).action, link_claims(url).responder) == ("acknowledge", "ana")
     [call] = receivers.twilio.calls
     assert call["To"] == "+15550100101"
     assert call["Twiml"].startswith("<Response><Say>This is an escalation page. Severity SEV2 incident")

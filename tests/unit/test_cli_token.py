@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from escalation.settings import SECRET_ENV
 from starter.cli import run
-from starter.web.tokens import SECRET_ENV, responder_of
+from starter.web.tokens import responder_of
 
 SECRET = "test-only-api-secret-of-at-least-32-bytes"
 

@@ -14,7 +14,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from escalation.config import load_config
-from escalation.settings import Settings
+from escalation.settings import SECRET_ENV, Settings
 from starter.api import Escalations
 from starter.web import create_app, tokens
 from tests.support import EXAMPLE_CONFIG
@@ -23,7 +23,7 @@ from tests.workflow.conftest import Ladder, running_ladder
 API_SECRET = "test-only-api-secret-of-at-least-32-bytes"
 KEY = "test-only-payments-key"
 OTHER_KEY = "test-only-other-key"
-ENV = {"PAYMENTS_KEY": KEY, "OTHER_KEY": OTHER_KEY, tokens.SECRET_ENV: API_SECRET}
+ENV = {"PAYMENTS_KEY": KEY, "OTHER_KEY": OTHER_KEY, SECRET_ENV: API_SECRET}
 INTEGRATIONS = """
 integrations:
   payments-alerts:
