@@ -354,6 +354,16 @@ def _load_channels(
     return channels
 
 
+def load_channels(directory: Path) -> ChannelSettings:
+    """``channels.yaml`` alone, for the API's answer-from-the-page routes (Slack, Twilio): ingest
+    loads without it, so a mistake there only turns those routes away. ConfigError lists problems."""
+    problems: list[str] = []
+    channels = _load_channels(directory, problems, ())
+    if problems or channels is None:
+        raise ConfigError(problems)
+    return channels
+
+
 def load_config(
     directory: Path, *, with_channels: bool = True, channel_checks: Sequence[ChannelCheck] = ()
 ) -> Config:

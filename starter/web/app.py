@@ -302,7 +302,7 @@ def create_app(
 ) -> FastAPI:
     """The app for ``settings``' configuration; ``escalations_factory`` connects on first use."""
     config = load_config(settings.config_dir, with_channels=False)
-    door = Door(config, os.environ if env is None else env, escalations_factory)
+    door = Door(config, os.environ if env is None else env, escalations_factory, settings)
 
     @asynccontextmanager
     async def connect_early(app: FastAPI) -> AsyncIterator[None]:

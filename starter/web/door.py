@@ -13,8 +13,9 @@ from urllib.parse import parse_qsl
 from fastapi import Depends, Request
 from temporalio.service import RPCError
 
-from escalation.config import Config
-from escalation.settings import SECRET_ENV
+from escalation.channel_settings import ChannelSettings
+from escalation.config import CHANNELS_FILE, Config, ConfigError, load_channels
+from escalation.settings import SECRET_ENV, Settings
 from starter.api import Escalations
 from starter.connection import TemporalConnectionError
 from starter.web.limits import Bucket
@@ -54,9 +55,21 @@ def _connected(connecting: asyncio.Future[Escalations]) -> bool:
 class Door:
     """What the routes share: the configuration, the keys, the rate limits and the connection."""
 
-    def __init__(self, config: Config, env: Mapping[str, str], factory: EscalationsFactory) -> None:
+    def __init__(
+        self,
+        config: Config,
+        env: Mapping[str, str],
+        factory: EscalationsFactory,
+        settings: Settings | None = None,
+    ) -> None:
         self.config = config
+        self.settings = settings or Settings()
+        self.env = env
         self.secret = env.get(SECRET_ENV, "")
+        try:
+            self._channels: ChannelSettings | ConfigError = load_channels(config.directory)
+        except ConfigError as error:
+            self._channels = error
         self._keys = [(env.get(i.key_env, ""), name) for name, i in config.integrations.integrations.items()]
         self._buckets = {
             name: Bucket(i.rate_limit_per_minute) for name, i in config.integrations.integrations.items()
@@ -77,6 +90,16 @@ class Door:
         if not done or not _connected(connecting):
             raise detail(503, "Temporal is not reachable; try again shortly")
         return connecting.result()
+
+    @property
+    def channels(self) -> ChannelSettings:
+        """``channels.yaml``, for the routes answering Slack and Twilio; 503 while it has problems
+        (ingest and the responder API work regardless)."""
+        if isinstance(self._channels, ConfigError):
+            raise detail(
+                503, f"{CHANNELS_FILE} has problems ({len(self._channels.problems)}); run 'escalate check'"
+            )
+        return self._channels
 
     def integration_for(self, key: str) -> str | None:
         """The integration whose key this is; every key is compared, in constant time."""
