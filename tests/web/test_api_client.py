@@ -12,8 +12,8 @@ from escalation.actions import ActionRequest, named
 from escalation.settings import Settings
 from starter.api import EscalationError, Escalations, RefusedError, UnknownIncidentError
 from starter.api_client import ApiClient, ApiInputError
-from starter.web import app as web_app
 from starter.web import create_app, tokens
+from starter.web import door as web_door
 from tests.support import EXAMPLE_CONFIG
 from tests.web.conftest import API_SECRET, ENV, Api
 from tests.web.test_responders import opened
@@ -66,7 +66,7 @@ def test_a_token_that_is_no_token_is_bad_input() -> None:
 async def test_the_api_answers_503_while_temporal_is_out_of_reach_then_serves(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(web_app, "CONNECT_WAIT_SECONDS", 0)
+    monkeypatch.setattr(web_door, "CONNECT_WAIT_SECONDS", 0)
     reachable = asyncio.Event()
 
     class Connected(Escalations):
