@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import structlog
+from standardwebhooks.webhooks import Webhook
 from temporalio import activity
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
@@ -53,13 +54,14 @@ class Notifier:
         namespace: str,
         links: ActionLinks | None = None,
     ) -> None:
-        """Resolve every configured channel's secrets now: a worker missing one refuses to start.
+        """Resolve every configured channel's secrets now: a worker missing one, or with a webhook
+        secret the signing library cannot use, refuses to start.
 
         ``links`` mints each recipient's signed action links; without it pages carry commands only.
         """
         settings = config.channels
-        if missing := settings.missing_secrets(env, str(config.directory / CHANNELS_FILE)):
-            raise ConfigError(missing)
+        if problems := settings.secret_problems(env, str(config.directory / CHANNELS_FILE)):
+            raise ConfigError(problems)
         self._roster = config.roster
         self._settings = settings
         self._ui_url = ui_url
@@ -90,10 +92,10 @@ class Notifier:
             senders[Channel.SLACK] = SlackSender(urls, roster, templates)
         if settings.webhooks:
             endpoints = {
-                name: Endpoint(url=endpoint.resolved_url(env), secret=env[endpoint.secret_env])
+                name: Endpoint(url=endpoint.resolved_url(env), signer=Webhook(env[endpoint.secret_env]))
                 for name, endpoint in settings.webhooks.items()
             }
-            senders[Channel.WEBHOOK] = WebhookSender(endpoints, roster)
+            senders[Channel.WEBHOOK] = WebhookSender(endpoints)
         return senders
 
     def _sensitive_values(self, settings: ChannelSettings, env: Mapping[str, str]) -> list[str]:

@@ -7,6 +7,7 @@ and a worker whose environment lacks one refuses to start.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 from collections.abc import Mapping
 from enum import StrEnum
@@ -113,8 +114,31 @@ class SlackEndpoint(Strict):
         return str(self.url) if self.url else env.get(str(self.url_env), "")
 
 
+WEBHOOK_SECRET_PREFIX = "whsec_"
+WEBHOOK_SECRET_BYTES = range(24, 65)
+"""A Standard Webhooks signing secret: ``whsec_`` and base64 of 24 to 64 random bytes."""
+NEW_WEBHOOK_SECRET_COMMAND = (
+    "python3 -c 'import base64, secrets; "
+    'print("whsec_" + base64.b64encode(secrets.token_bytes(32)).decode())\''
+)
+
+
+def is_webhook_secret(value: str) -> bool:
+    """Whether ``value`` is a Standard Webhooks secret. Strictly: the library itself skips
+    characters outside base64 (so a URL-safe secret would sign with a different key)."""
+    if not value.startswith(WEBHOOK_SECRET_PREFIX):
+        return False
+    encoded = value.removeprefix(WEBHOOK_SECRET_PREFIX)
+    try:
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except ValueError:  # binascii.Error, or a character outside ASCII
+        return False
+    return len(key) in WEBHOOK_SECRET_BYTES
+
+
 class WebhookEndpoint(SlackEndpoint):
-    """A generic JSON webhook; every request is signed with the secret in ``secret_env``."""
+    """A generic JSON webhook; every request is signed (Standard Webhooks) with the secret in
+    ``secret_env``."""
 
     secret_env: EnvName
 
@@ -158,10 +182,21 @@ class ChannelSettings(Strict):
             names += [(f"webhooks.{name}.secret_env", endpoint.secret_env)]
         return [(path, env) for path, env in names if env]
 
-    def missing_secrets(self, env: Mapping[str, str], source: str) -> list[str]:
-        """One problem line per secret whose environment variable is unset or empty."""
-        return [
+    def secret_problems(self, env: Mapping[str, str], source: str) -> list[str]:
+        """One problem line per secret whose environment variable is unset or empty, or holds a
+        webhook secret the signing library cannot use; never the value."""
+        problems = [
             f"{source}: {path}: environment variable {name} is not set; export it where the worker runs"
             for path, name in self.secret_names()
             if not env.get(name)
         ]
+        for endpoint_name, endpoint in self.webhooks.items():
+            name = endpoint.secret_env
+            if env.get(name) and not is_webhook_secret(env[name]):
+                problems.append(
+                    f"{source}: webhooks.{endpoint_name}.secret_env: environment variable {name} must hold "
+                    f"a Standard Webhooks secret: {WEBHOOK_SECRET_PREFIX} followed by base64 of "
+                    f"{WEBHOOK_SECRET_BYTES.start} to {WEBHOOK_SECRET_BYTES.stop - 1} random bytes; "
+                    f"generate one with: {NEW_WEBHOOK_SECRET_COMMAND}"
+                )
+        return problems

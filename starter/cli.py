@@ -11,7 +11,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -44,7 +44,7 @@ from starter.embedded import (
     run_worker_only,
 )
 from starter.inbox import Inbox, page_line, run_inbox
-from starter.local_secrets import generated_names, use_local_secrets, webhook_secret_names
+from starter.local_secrets import Kind, generated_names, use_local_secrets, webhook_secret_names
 from starter.logs import configure_logging
 from starter.web import create_app, tokens
 from starter.web.tokens import secret_problem
@@ -275,7 +275,7 @@ def _embedded_default() -> bool:
 
 def _load_for_worker(
     settings: Settings,
-    names: Callable[[Config], list[str]] = webhook_secret_names,
+    names: Callable[[Config], Mapping[str, Kind]] = webhook_secret_names,
     data_dir: Path | None = None,
 ) -> Config:
     """The configuration, and the channel secrets a worker started from here would need; the
@@ -283,8 +283,8 @@ def _load_for_worker(
     embedded default."""
     config = load_worker_config(settings.config_dir)
     use_local_secrets(data_dir or settings.data_dir, names(config), os.environ, generate=_embedded_default())
-    if missing := config.channels.missing_secrets(os.environ, str(settings.config_dir / CHANNELS_FILE)):
-        raise ConfigError(missing)
+    if problems := config.channels.secret_problems(os.environ, str(settings.config_dir / CHANNELS_FILE)):
+        raise ConfigError(problems)
     return config
 
 
@@ -297,9 +297,9 @@ async def _check(args: argparse.Namespace, settings: Settings) -> None:
     config = load_worker_config(settings.config_dir)
     if not args.skip_secrets:
         channels = str(settings.config_dir / CHANNELS_FILE)
-        missing = config.channels.missing_secrets(os.environ, channels)
-        if missing := missing + _missing_integration_keys(config, settings):
-            raise ConfigError(missing)
+        problems = config.channels.secret_problems(os.environ, channels)
+        if problems := problems + _missing_integration_keys(config, settings):
+            raise ConfigError(problems)
     _say(
         f"{settings.config_dir}: {len(config.roster.responders)} responders, "
         f"policies {', '.join(sorted(config.policies))}, default {config.routing.default}"
@@ -355,7 +355,7 @@ def _api_secret() -> str:
 async def _token(args: argparse.Namespace, settings: Settings) -> None:
     """Only the token goes to stdout, so it can be captured: TOKEN=$(escalate token --as ana)."""
     config = load_config(settings.config_dir, with_channels=False)
-    use_local_secrets(settings.data_dir, [SECRET_ENV], os.environ, generate=_embedded_default())
+    use_local_secrets(settings.data_dir, {SECRET_ENV: Kind.TOKEN}, os.environ, generate=_embedded_default())
     roster = config.roster
     if args.responder not in roster.responders:
         known = ", ".join(sorted(roster.responders))

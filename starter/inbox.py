@@ -2,17 +2,16 @@
 
 It receives what the worker sends to the example ``channels.yaml`` (SMTP on 127.0.0.1:1025,
 Slack and webhook posts on 127.0.0.1:8787) and prints each page once. Like a careful
-receiver, it checks every webhook's HMAC signature and timestamp and drops redelivered
-copies by their idempotency key.
+receiver, it verifies every webhook by the Standard Webhooks specification (signature over
+id, timestamp and body; a timestamp older than five minutes is a replay) and drops
+redelivered copies by their ``webhook-id``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -22,12 +21,17 @@ from urllib.parse import unquote
 
 from aiohttp import web
 from aiosmtpd.controller import Controller
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from activities.channels.webhook import sign
 from escalation.text import for_terminal
 
-MAX_SIGNATURE_AGE_SECONDS = 300
-"""Webhook requests signed longer ago than this are refused as replays."""
+SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
+_REFUSALS = {  # the library's reasons, reworded to name the header and the fix
+    "Message timestamp too old": "webhook-timestamp is more than five minutes old: a replayed request",
+    "Message timestamp too new": "webhook-timestamp is more than five minutes ahead: check the clocks",
+    "Invalid Signature Headers": "webhook-timestamp is not Unix seconds",
+    "No matching signature found": "webhook-signature does not match the body with this endpoint's secret",
+}
 
 
 @dataclass(frozen=True)
@@ -40,17 +44,21 @@ class Caught:
     content: dict[str, Any]
 
 
-def verify(secret: str, headers: Mapping[str, str], body: bytes, now: float) -> str | None:
-    """Why a signed webhook request must be refused, or None if it is genuine and fresh."""
-    timestamp = headers.get("X-Escalation-Timestamp", "")
-    signature = headers.get("X-Escalation-Signature", "")
-    if not (timestamp.isascii() and timestamp.isdigit()) or not signature:
-        return "missing X-Escalation-Timestamp or X-Escalation-Signature"
-    expected = sign(secret, timestamp, body).encode()
-    if not signature.isascii() or not hmac.compare_digest(expected, signature.encode()):
-        return "signature does not match"
-    if abs(now - int(timestamp)) > MAX_SIGNATURE_AGE_SECONDS:
-        return "timestamp is too old: a replayed request"
+def verify(signer: Webhook, headers: Mapping[str, str], body: bytes) -> str | None:
+    """Why a webhook request must be refused, or None if it is signed with ``signer``'s secret
+    and fresh. The library raises more than its own error on malformed input: all are refusals."""
+    if missing := [name for name in SIGNATURE_HEADERS if not headers.get(name)]:
+        return f"missing {', '.join(missing)}; sign requests by the Standard Webhooks specification"
+    try:
+        signer.verify(body, {name: headers[name] for name in SIGNATURE_HEADERS}, json_parse=False)
+    except WebhookVerificationError as error:
+        return _REFUSALS.get(str(error), f"webhook signature refused: {error}")
+    except UnicodeDecodeError:
+        return "body is not UTF-8, so no signature can match it"
+    except UnicodeEncodeError:
+        return "webhook-id is not UTF-8, so no signature can match it"
+    except ValueError:  # a signature without its comma, or not base64
+        return "webhook-signature is malformed: expected v1,<base64 HMAC-SHA256>, space-separated"
     return None
 
 
@@ -68,7 +76,7 @@ class Inbox:
     """Receives pages, keeps each idempotency key once, and hands new pages to ``on_page``."""
 
     secrets: Mapping[str, str]
-    """Webhook endpoint name -> the secret its requests are signed with."""
+    """Webhook endpoint name -> the ``whsec_`` secret its requests are signed with."""
     on_page: Callable[[Caught], None] = lambda caught: None
     pages: list[Caught] = field(default_factory=list)
     duplicates: int = 0
@@ -94,13 +102,13 @@ class Inbox:
         if secret is None:
             return web.json_response({"error": f"unknown webhook endpoint {endpoint!r}"}, status=404)
         body = await request.read()
-        if refusal := verify(secret, request.headers, body, time.time()):
+        if refusal := verify(Webhook(secret), request.headers, body):
             return web.json_response({"error": refusal}, status=401)
         document = _json_object(body) or {}
-        key = document.get("idempotency_key")
-        if not isinstance(key, str) or not key:
+        if not isinstance(document.get("idempotency_key"), str) or not document["idempotency_key"]:
             return web.json_response({"error": "body is not a page with an idempotency_key"}, status=400)
-        # Deduplicate on the signed key: the Idempotency-Key header could be changed by a replayer.
+        # Deduplicate on the signed webhook-id (not the unsigned Idempotency-Key header).
+        key = unquote(request.headers["webhook-id"])  # percent-encoded by the sender
         kept = self.keep(Caught("webhook", endpoint, key, document))
         return web.json_response({"duplicate": not kept})
 

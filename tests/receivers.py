@@ -53,12 +53,15 @@ class Faults:
     """Redirect every request to itself, until the client gives up."""
     requests: list[tuple[str, str]] = field(default_factory=list)
     """(path, Idempotency-Key) of every request, including failed ones."""
+    raw: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    """(headers, body) of every request as received, to verify independently of the inbox."""
 
     @web.middleware
     async def middleware(
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         self.requests.append((request.path, request.headers.get("Idempotency-Key", "")))
+        self.raw.append((dict(request.headers), await request.read()))
         if self.delay_seconds:
             await asyncio.sleep(self.delay_seconds)
         if self.echo_not_found:

@@ -15,7 +15,8 @@ from escalation.state import EscalationInput
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = REPO / "config"
 DEMO_WEBHOOK_SECRET_ENV = "ESCALATION_OPS_BRIDGE_SECRET"
-DEMO_WEBHOOK_SECRET = "test-only-secret"
+DEMO_WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"the test-only webhook signing secret").decode()
+OTHER_WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"another test-only webhook secret").decode()
 DEMO_ALERTS_KEY_ENV = "ESCALATION_DEMO_ALERTS_KEY"
 DEMO_ALERTS_KEY = "test-only-demo-alerts-key"
 

@@ -1,22 +1,26 @@
-"""Generic webhooks: a stable JSON document per step and endpoint, signed with HMAC-SHA256.
+"""Generic webhooks: a stable JSON document per step and endpoint, signed by the Standard
+Webhooks specification (https://www.standardwebhooks.com) with the endpoint's ``whsec_`` secret.
 
 Headers (see docs/channels.md):
-  ``Idempotency-Key``          the message's key, percent-encoded; the same on every retry of this page
-  ``X-Escalation-Timestamp``   Unix seconds when this attempt was signed
-  ``X-Escalation-Signature``   ``sha256=`` + hex HMAC-SHA256(secret, timestamp + "." + body)
-Signing the timestamp with the body lets a receiver reject old requests replayed later.
+  ``webhook-id``         the message's key, percent-encoded with ``.`` too (the spec forbids a
+                         ``.`` in it: the signed content is ``id.timestamp.body``); the same on
+                         every retry of this page, so receivers deduplicate on it
+  ``webhook-timestamp``  Unix seconds when this attempt was signed, so an old request replayed
+                         later is refused
+  ``webhook-signature``  ``v1,`` + base64 HMAC-SHA256 over id, timestamp and body
+  ``Idempotency-Key``    the message's key, percent-encoded, as on the other HTTP channels
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from standardwebhooks.webhooks import Webhook
 
 from activities.channels.base import Message, post
-from escalation.models import Roster
 from escalation.text import header_value
 
 SCHEMA = "escalation.page.v1"
@@ -25,16 +29,16 @@ SCHEMA = "escalation.page.v1"
 @dataclass(frozen=True)
 class Endpoint:
     url: str
-    secret: str
+    signer: Webhook
+    """Built from a secret checked at start (``ChannelSettings.secret_problems``)."""
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """The ``X-Escalation-Signature`` value; ``escalate inbox`` checks requests with the same function."""
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return f"sha256={mac.hexdigest()}"
+def webhook_id(key: str) -> str:
+    """The ``webhook-id`` for a message key: ``urllib.parse.unquote`` gives the key back."""
+    return header_value(key).replace(".", "%2E")
 
 
-def document(message: Message, roster: Roster) -> dict[str, object]:
+def document(message: Message) -> dict[str, object]:
     """The body: everything about the page a receiving tool needs, and no contact details."""
     page = message.page
     return {
@@ -59,18 +63,19 @@ def document(message: Message, roster: Roster) -> dict[str, object]:
 
 
 class WebhookSender:
-    def __init__(self, endpoints: dict[str, Endpoint], roster: Roster) -> None:
+    def __init__(self, endpoints: dict[str, Endpoint]) -> None:
         self._endpoints = endpoints
-        self._roster = roster
 
     async def send(self, message: Message) -> None:
         endpoint = self._endpoints[message.send.destination]
-        body = json.dumps(document(message, self._roster), separators=(",", ":")).encode()
-        timestamp = str(int(time.time()))
+        body = json.dumps(document(message), separators=(",", ":"))  # ASCII: signed as sent
+        msg_id = webhook_id(message.key)
+        timestamp = int(time.time())
         headers = {
             "Content-Type": "application/json",
             "Idempotency-Key": header_value(message.key),
-            "X-Escalation-Timestamp": timestamp,
-            "X-Escalation-Signature": sign(endpoint.secret, timestamp, body),
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": endpoint.signer.sign(msg_id, datetime.fromtimestamp(timestamp, UTC), body),
         }
-        await post(endpoint.url, headers=headers, data=body)
+        await post(endpoint.url, headers=headers, data=body.encode())

@@ -8,9 +8,11 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.action_links import ActionLinks, LinkClaims, read_link
@@ -27,7 +29,7 @@ from tests.receivers import (
     start_smtp,
     tls_contexts,
 )
-from tests.support import incident
+from tests.support import DEMO_WEBHOOK_SECRET, DEMO_WEBHOOK_SECRET_ENV, OTHER_WEBHOOK_SECRET, incident
 
 UI = "http://ui.test:8233"
 STEP_KEY = "incident:payments:db-down/run-1/r0/t0/primary/p1"
@@ -182,11 +184,32 @@ async def test_webhook_document_is_signed_and_carries_no_contact_details(
 async def test_webhook_signed_with_the_wrong_secret_is_refused_at_once(
     receivers: Receivers, tmp_path: Path
 ) -> None:
-    n = notifier(receivers.config_dir(tmp_path), {"ESCALATION_OPS_BRIDGE_SECRET": "not-the-receivers-secret"})
+    n = notifier(receivers.config_dir(tmp_path), {DEMO_WEBHOOK_SECRET_ENV: OTHER_WEBHOOK_SECRET})
     [delivery] = await notify(n, request(["ana"], [Channel.WEBHOOK]))
     assert not delivery.delivered
     assert delivery.detail == "HTTP 401 Unauthorized (refused after 1 attempt)"
     assert len(receivers.faults.requests) == 1 and receivers.inbox.pages == []
+
+
+async def test_a_sent_page_verifies_with_the_standard_webhooks_library(
+    receivers: Receivers, tmp_path: Path
+) -> None:
+    """Checked with the library itself, as any receiver would, on a key with the characters the
+    spec forbids (``.``) or headers cannot carry."""
+    step_key = "incident:payments:db.down v2 ü/run-1/r0/t0/primary/p1"
+    dotted = request(["ana"], [Channel.WEBHOOK]).model_copy(update={"idempotency_key": step_key})
+    [delivery] = await notify(notifier(receivers.config_dir(tmp_path)), dotted)
+    assert delivery.delivered, delivery.detail
+
+    [(headers, body)] = receivers.faults.raw
+    page = Webhook(DEMO_WEBHOOK_SECRET).verify(body, headers)
+    assert page["idempotency_key"] == unquote(headers["webhook-id"]) == f"{step_key}/webhook/ops-bridge"
+    assert "." not in headers["webhook-id"] and headers["webhook-id"].isascii()
+    assert unquote(headers["Idempotency-Key"]) == page["idempotency_key"]
+    assert headers["webhook-signature"].startswith("v1,")
+    with pytest.raises(WebhookVerificationError):
+        Webhook(OTHER_WEBHOOK_SECRET).verify(body, headers)
+    assert [p.key for p in receivers.inbox.pages] == [f"{step_key}/webhook/ops-bridge"]
 
 
 async def test_slack_gets_one_block_kit_message_per_room_mentioning_each_target(

@@ -62,6 +62,7 @@ def forget(receivers: Receivers) -> None:
     receivers.twilio.messages.clear()
     receivers.twilio.calls.clear()
     receivers.faults.requests.clear()
+    receivers.faults.raw.clear()
 
 
 def squeezed(text: str) -> str:
@@ -84,8 +85,9 @@ async def test_every_channel_pages_for_any_incident_the_validators_accept(
     assert squeezed(hostile.title) in squeezed(caught["email"].content["subject"])
     for line in hostile.summary.splitlines():
         assert line.strip() in caught["email"].content["text"]
-    assert caught["webhook"].content["idempotency_key"] == f"{key}/webhook/ops-bridge"
-    assert caught["webhook"].content["incident"] == hostile.model_dump(mode="json")
+    webhook = caught["webhook"]
+    assert webhook.content["idempotency_key"] == webhook.key == f"{key}/webhook/ops-bridge", "from webhook-id"
+    assert webhook.content["incident"] == hostile.model_dump(mode="json")
     assert "<" not in caught["slack"].content["text"], "incident text makes no Slack mentions or links"
     header_keys = {unquote(header) for _, header in receivers.faults.requests}
     assert header_keys == {f"{key}/{channel.value}/{destination}" for channel, destination in

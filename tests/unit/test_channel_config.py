@@ -8,6 +8,7 @@ import pytest
 
 from escalation.channel_settings import ChannelSettings
 from escalation.config import load_config
+from tests.support import DEMO_WEBHOOK_SECRET
 from tests.unit.test_config import ROSTER, edit, problems, the_problem
 
 CHANNELS = "channels.yaml"
@@ -134,11 +135,13 @@ def test_without_channels_yaml_only_the_console_is_available(config_dir: Path) -
 
 def test_missing_secrets_name_the_variable_and_where_it_is_used(config_dir: Path) -> None:
     settings = load_config(config_dir).channels
-    assert settings.missing_secrets({}, "channels.yaml") == [
+    assert settings.secret_problems({}, "channels.yaml") == [
         "channels.yaml: webhooks.ops-bridge.secret_env: environment variable ESCALATION_OPS_BRIDGE_SECRET "
         "is not set; export it where the worker runs"
     ]
-    assert settings.missing_secrets({"ESCALATION_OPS_BRIDGE_SECRET": "s"}, "channels.yaml") == []
+    assert (
+        settings.secret_problems({"ESCALATION_OPS_BRIDGE_SECRET": DEMO_WEBHOOK_SECRET}, "channels.yaml") == []
+    )
 
 
 def test_a_ca_file_is_found_relative_to_the_configuration_directory(config_dir: Path) -> None:

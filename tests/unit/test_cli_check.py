@@ -24,6 +24,17 @@ def test_check_requires_the_channels_secrets(
     assert "9 responders" in capsys.readouterr().out
 
 
+def test_check_reports_a_webhook_secret_in_an_old_form_without_quoting_it(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ESCALATION_CONFIG", str(config_dir))
+    monkeypatch.setenv(DEMO_WEBHOOK_SECRET_ENV, "an-hmac-secret-from-before")
+    assert run(["check"]) == 2
+    error = capsys.readouterr().err
+    assert f"environment variable {DEMO_WEBHOOK_SECRET_ENV} must hold a Standard Webhooks secret" in error
+    assert "an-hmac-secret-from-before" not in error
+
+
 def test_up_refuses_to_start_without_them(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ESCALATION_CONFIG", str(config_dir))
     monkeypatch.setenv("ESCALATION_DATA_DIR", str(config_dir.parent / "data"))  # no saved secrets there

@@ -1,17 +1,18 @@
-"""Page content and the shipped templates; the webhook signature, checked the way receivers check it."""
+"""Page content and the shipped templates; the webhook id and signature, checked as receivers check them."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import UTC, datetime
+from urllib.parse import unquote
 
-from activities.channels.webhook import sign
+from standardwebhooks.webhooks import Webhook
+
+from activities.channels.webhook import webhook_id
 from activities.pages import Page, PageTemplates, Recipient
 from escalation.models import Severity
 from escalation.reports import web_ui_url
 from starter.inbox import verify
-from tests.support import EXAMPLE_CONFIG, incident
+from tests.support import DEMO_WEBHOOK_SECRET, EXAMPLE_CONFIG, OTHER_WEBHOOK_SECRET, incident
 
 TEMPLATES = PageTemplates(EXAMPLE_CONFIG / "templates")
 
@@ -57,23 +58,32 @@ def test_sms_stays_short_and_says_how_to_acknowledge() -> None:
     assert len(text) < 320 and "escalate ack incident:payments:db-down --as r0" in text
 
 
-def test_signature_is_hmac_sha256_over_timestamp_dot_body() -> None:
-    body = b'{"schema":"escalation.page.v1"}'
-    expected = hmac.new(b"s3cret", b"1764040000." + body, hashlib.sha256).hexdigest()
-    assert sign("s3cret", "1764040000", body) == f"sha256={expected}"
+def test_the_webhook_id_is_the_key_without_dots_and_unquote_gives_it_back() -> None:
+    """The spec forbids a ``.`` in the id (the signed content is ``id.timestamp.body``)."""
+    key = "incident:payments:db.down v2 \u00fc 100%/run-1/r0/t0/primary/p1/webhook/ops-bridge"
+    msg_id = webhook_id(key)
+    assert "." not in msg_id and msg_id.isascii() and msg_id.isprintable() and " " not in msg_id
+    assert unquote(msg_id) == key
+    assert webhook_id("incident:a:b/run-1") == "incident:a:b/run-1", "a plain key stays readable"
 
 
-def test_receivers_refuse_tampered_unsigned_and_replayed_requests() -> None:
-    body, now = b'{"a":1}', 1764040000.0
+def test_receivers_refuse_tampered_unsigned_and_foreign_requests() -> None:
+    body, msg_id, now = b'{"a":1}', "incident:a:b%2Erun", datetime.now(UTC)
+    signer = Webhook(DEMO_WEBHOOK_SECRET)
     headers = {
-        "X-Escalation-Timestamp": "1764040000",
-        "X-Escalation-Signature": sign("s", "1764040000", body),
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signer.sign(msg_id, now, body.decode()),
     }
-    assert verify("s", headers, body, now) is None
-    assert verify("s", headers, b'{"a":2}', now) == "signature does not match"
-    assert verify("other", headers, body, now) == "signature does not match"
-    assert verify("s", {}, body, now) == "missing X-Escalation-Timestamp or X-Escalation-Signature"
-    assert verify("s", headers, body, now + 301) == "timestamp is too old: a replayed request"
+    refused = "webhook-signature does not match the body with this endpoint's secret"
+    assert verify(signer, headers, body) is None
+    assert verify(signer, headers, b'{"a":2}') == refused
+    assert verify(signer, headers | {"webhook-id": "incident:a:c"}, body) == refused
+    assert verify(Webhook(OTHER_WEBHOOK_SECRET), headers, body) == refused
+    assert verify(signer, {}, body) == (
+        "missing webhook-id, webhook-timestamp, webhook-signature; "
+        "sign requests by the Standard Webhooks specification"
+    )
 
 
 def test_slack_message_lists_the_incidents_links_only_when_there_are_some() -> None:
