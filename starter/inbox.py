@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -140,8 +141,18 @@ class Inbox:
 
 
 def page_line(caught: Caught) -> str:
-    """One line per page for the terminal, whatever control characters the page holds."""
-    return for_terminal(_summary(caught))
+    """One line per page for the terminal, whatever control characters the page holds; an e-mail's
+    action links follow on indented lines, to open in a browser."""
+    links = _action_links(caught.content.get("text", "")) if caught.channel == "email" else []
+    return "\n".join(for_terminal(line) for line in [_summary(caught), *links])
+
+
+_ACTION_LINK = re.compile(r"^(Acknowledge|Resolve|Escalate):[ \t]+(https?://\S+)\r?$", re.MULTILINE)
+
+
+def _action_links(text: str) -> list[str]:
+    """``  acknowledge: URL`` for each action link line of the shipped e-mail template."""
+    return [f"  {action.lower()}: {url}" for action, url in _ACTION_LINK.findall(text)]
 
 
 def _summary(caught: Caught) -> str:

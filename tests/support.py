@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import os
 import shutil
 import sys
 from pathlib import Path
 
+import pytest
 from temporalio.client import WorkflowHistory
 
 from escalation.models import EscalationPolicy, Incident, Severity
@@ -92,3 +94,15 @@ def incident(severity: Severity = Severity.SEV2, key: str = "db-down", **overrid
 def start_input(p: EscalationPolicy | None = None, i: Incident | None = None) -> EscalationInput:
     p = p or policy()
     return EscalationInput(incident=i or incident(), policy=p, policy_digest=p.digest())
+
+
+def installed(program: str, install: str) -> str:
+    """The path of a real part a test drives (a browser, Alertmanager); missing, the test skips
+    saying how to install it, and fails under CI, where a skip would hide a missing part."""
+    found = shutil.which(program)
+    if found is None:
+        reason = f"{program} is not installed; install it with: {install}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return found

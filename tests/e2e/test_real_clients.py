@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import time
@@ -21,7 +19,7 @@ import pytest
 
 from starter.web.tokens import SECRET_ENV
 from tests.e2e.conftest import Product, free_port
-from tests.support import DEMO_ALERTS_KEY
+from tests.support import DEMO_ALERTS_KEY, installed
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)  # pdpyras announces its successor on import
@@ -101,17 +99,6 @@ def test_pdpyras_triggers_acknowledges_and_resolves(served: Served) -> None:
     assert served.status(incident_id, lambda s: s["status"] == "resolved")["resolved_by"] == ACTOR
 
 
-def alertmanager_binary() -> str:
-    """The Alertmanager binary; missing, the test skips with how to install it (fails under CI)."""
-    found = shutil.which(ALERTMANAGER)
-    if found is None:
-        reason = f"{ALERTMANAGER} is not installed; install it with: {INSTALL_ALERTMANAGER}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return found
-
-
 def alertmanager_config(api_url: str) -> dict[str, Any]:
     """One route to a webhook receiver pointed at the integration, grouping fast."""
     return {
@@ -140,7 +127,7 @@ def alertmanager_config(api_url: str) -> dict[str, Any]:
 @pytest.fixture
 def alertmanager(served: Served, tmp_path: Path) -> Iterator[str]:
     """A real Alertmanager on loopback, clustering off, sending to the API; its base URL."""
-    binary = alertmanager_binary()
+    binary = installed(ALERTMANAGER, INSTALL_ALERTMANAGER)
     config = tmp_path / "alertmanager.yml"
     config.write_text(json.dumps(alertmanager_config(served.url)))  # JSON is YAML
     port = free_port()

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from escalation import ladder
-from escalation.actions import AcknowledgeRequest
+from escalation.actions import AcknowledgeRequest, named
 from escalation.models import Channel
 from escalation.reports import current_details, headline, report_markdown, timeline_text
-from escalation.state import Delivery, NotifyResult
+from escalation.state import Delivery, NotifyResult, Via
 from tests.support import incident, policy, start_input
 
 T0 = datetime(2026, 11, 25, 3, 12, tzinfo=UTC)
@@ -103,3 +103,18 @@ def test_current_details_show_who_the_last_page_reached_and_why_not_the_rest() -
         "- not reached via sms: ben: HTTP 400 Bad Request"
     ) in details
     assert "ana" not in details.split("**Last page")[1]
+
+
+def test_an_action_answered_from_the_page_says_how_it_arrived() -> None:
+    start = start_input()
+    state = ladder.begin(start, T0)
+    request = AcknowledgeRequest(responder="ana", via=Via.LINK)
+    named("acknowledge").perform(state, start.policy, request, T0 + timedelta(minutes=2))
+    view = ladder.view("incident-x", start, state)
+    assert "**Acknowledged by:** ana via link at 2026-11-25 03:14:00 UTC" in current_details(view)
+    assert "acknowledged by ana via link" in timeline_text(view)
+    assert "by ana via link" in timeline_text(view).splitlines()[-1]
+
+    by_cli = ladder.begin(start, T0)
+    named("acknowledge").perform(by_cli, start.policy, AcknowledgeRequest(responder="ana"), T0)
+    assert "via" not in current_details(ladder.view("incident-x", start, by_cli))
