@@ -119,11 +119,19 @@ class WebhookEndpoint(SlackEndpoint):
     secret_env: EnvName
 
 
+class SlackAppSettings(Strict):
+    """The Slack app whose page buttons the API answers (``POST /v1/slack/actions``)."""
+
+    signing_secret_env: EnvName = "SLACK_SIGNING_SECRET"
+    """Holds the app's signing secret: every interaction request is checked against it."""
+
+
 class ChannelSettings(Strict):
     email: EmailSettings | None = None
     twilio: TwilioSettings | None = None
     slack: dict[Identifier, SlackEndpoint] = Field(default_factory=dict)
     webhooks: dict[Identifier, WebhookEndpoint] = Field(default_factory=dict)
+    slack_app: SlackAppSettings | None = None
     templates: Path = Path("templates")
     """Page templates, relative to the configuration directory."""
 
@@ -156,6 +164,8 @@ class ChannelSettings(Strict):
         for name, endpoint in self.webhooks.items():
             names += [(f"webhooks.{name}.url_env", endpoint.url_env)]
             names += [(f"webhooks.{name}.secret_env", endpoint.secret_env)]
+        if self.slack_app:
+            names += [("slack_app.signing_secret_env", self.slack_app.signing_secret_env)]
         return [(path, env) for path, env in names if env]
 
     def missing_secrets(self, env: Mapping[str, str], source: str) -> list[str]:
