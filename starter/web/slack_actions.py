@@ -262,7 +262,10 @@ async def respond(url: str, message: dict[str, Any]) -> None:
 
 
 SLACK_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "verified: the answer also posted to the payload's response_url (empty if none)"},
+    200: {
+        "description": "verified: the message update or ephemeral sentence also posted to the payload's "
+        "response_url ({} for a link button)"
+    },
     400: {"description": "a malformed payload; the sentence names the field"},
     401: {"description": "not signed by the Slack app, or signed more than 5 minutes ago"},
     404: {"description": "slack_app is not set up in channels.yaml"},

@@ -141,6 +141,31 @@ def test_missing_secrets_name_the_variable_and_where_it_is_used(config_dir: Path
     assert settings.missing_secrets({"ESCALATION_OPS_BRIDGE_SECRET": "s"}, "channels.yaml") == []
 
 
+def test_the_slack_apps_signing_secret_is_a_secret_named_by_its_variable(config_dir: Path) -> None:
+    templates = "templates: templates"
+    edit(config_dir, CHANNELS, templates, f"slack_app: {{signing_secret_env: SLACK_SIGNING}}\n{templates}")
+    settings = load_config(config_dir).channels
+    assert settings.secret_names()[-1] == ("slack_app.signing_secret_env", "SLACK_SIGNING")
+    assert settings.missing_secrets({"ESCALATION_OPS_BRIDGE_SECRET": "s"}, "channels.yaml") == [
+        "channels.yaml: slack_app.signing_secret_env: environment variable SLACK_SIGNING is not set; "
+        "export it where the worker runs"
+    ]
+    assert ChannelSettings.model_validate({"slack_app": {}}).secret_names() == [
+        ("slack_app.signing_secret_env", "SLACK_SIGNING_SECRET")
+    ]
+    edit(config_dir, CHANNELS, "signing_secret_env: SLACK_SIGNING", "secret: x")
+    assert the_problem(config_dir, CHANNELS, "slack_app.secret").endswith(
+        "unknown key; allowed keys: signing_secret_env"
+    )
+
+
+def test_a_slack_member_id_names_one_responder(config_dir: Path) -> None:
+    edit(config_dir, ROSTER, "slack: {webhook: team-room}, webhook: ops-bridge}",
+         "slack: {webhook: team-room, mention: U0ANA0001}, webhook: ops-bridge}")  # fmt: skip
+    problem = the_problem(config_dir, ROSTER, "responders")
+    assert "ana and ben have the same contact.slack.mention" in problem
+
+
 def test_a_ca_file_is_found_relative_to_the_configuration_directory(config_dir: Path) -> None:
     edit(config_dir, CHANNELS, "security: none", "security: starttls\n  ca_file: certs/relay.pem")
     problem = the_problem(config_dir, CHANNELS, "email.ca_file")
