@@ -175,10 +175,10 @@ def updated(message: SlackMessage | None, clicked: SlackAction, line: str) -> di
             blocks.append(block)
             continue
         blocks.append(context)
-        rest = [e for e in block.get("elements", []) if not _acts(e)]
-        if rest:
+        elements = block.get("elements")
+        if rest := [e for e in elements if not _acts(e)] if isinstance(elements, list) else []:
             blocks.append(block | {"elements": rest})
-    if context not in blocks:
+    if not any(block is context for block in blocks):
         blocks.append(context)
     return {"replace_original": True, "text": (message.text if message else "") or line, "blocks": blocks}
 

@@ -153,7 +153,7 @@ def test_the_slack_apps_signing_secret_is_a_secret_named_by_its_variable(config_
     assert ChannelSettings.model_validate({"slack_app": {}}).secret_names() == [
         ("slack_app.signing_secret_env", "SLACK_SIGNING_SECRET")
     ]
-    edit(config_dir, CHANNELS, "signing_secret_env: SLACK_SIGNING", "secret: x")
+    edit(config_dir, CHANNELS, "slack_app: {signing_secret_env: SLACK_SIGNING}", "slack_app: {secret: x}")
     assert the_problem(config_dir, CHANNELS, "slack_app.secret").endswith(
         "unknown key; allowed keys: signing_secret_env"
     )

@@ -12,6 +12,8 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from slack_sdk.signature import SignatureVerifier
 from temporalio.testing import WorkflowEnvironment
 
@@ -22,7 +24,7 @@ from escalation.state import StatusView
 from starter.api import Escalations
 from starter.connection import TemporalConnectionError
 from starter.web import create_app
-from starter.web.slack_actions import NOT_ON_ROSTER, response_url_allowed
+from starter.web.slack_actions import NOT_ON_ROSTER, SlackAction, SlackMessage, response_url_allowed, updated
 from tests.receivers import Receivers
 from tests.support import EXAMPLE_CONFIG
 from tests.web.conftest import ENV, Api, config_with_integrations, running_api
@@ -342,3 +344,30 @@ async def test_temporal_out_of_reach_is_an_ephemeral_try_again(tmp_path: Path) -
         "replace_original": False,
         "text": "Temporal is not reachable; try again shortly",
     }
+
+
+anything = st.recursive(
+    st.none() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+other_blocks = st.lists(st.dictionaries(st.text(max_size=8), anything, max_size=3), max_size=3)
+elements = st.lists(
+    anything | st.sampled_from([{"action_id": "escalation:acknowledge"}, {"action_id": "escalation:web-ui"}])
+)
+ACKNOWLEDGE = SlackAction(action_id="escalation:acknowledge", block_id="clicked")
+
+
+@given(before=other_blocks, clicked=st.dictionaries(st.sampled_from(["elements", "x"]), elements))
+def test_an_update_keeps_every_block_but_the_clicked_ones_acting_buttons(
+    before: list[dict[str, Any]], clicked: dict[str, Any]
+) -> None:
+    before = [block for block in before if "block_id" not in block]
+    message = SlackMessage(
+        text="page", blocks=[*before, clicked | {"type": "actions", "block_id": "clicked"}]
+    )
+    blocks = updated(message, ACKNOWLEDGE, "done")["blocks"]
+    assert blocks[: len(before)] == before
+    assert blocks[len(before)] == {"type": "context", "elements": [{"type": "mrkdwn", "text": "done"}]}
+    rest = [element for block in blocks[len(before) + 1 :] for element in block["elements"]]
+    assert {"action_id": "escalation:acknowledge"} not in rest
