@@ -216,11 +216,15 @@ async def test_a_changed_body_does_not_pass_its_signature(slack: Api) -> None:
     assert await slack.ladder.api.status(view.incident_id) == view
 
 
-async def test_someone_not_on_the_roster_is_told_how_to_get_on_it(slack: Api) -> None:
+async def test_someone_not_on_the_roster_is_told_how_to_get_on_it(slack: Api, receivers: Receivers) -> None:
     view = await current(slack)
-    answered = await post(slack, click(message(view), "escalation:acknowledge", user=STRANGER))
+    payload = click(
+        message(view), "escalation:acknowledge", user=STRANGER, response_url=response_url(receivers)
+    )
+    answered = await post(slack, payload)
     assert answered.status_code == 200
     assert answered.json() == {"response_type": "ephemeral", "replace_original": False, "text": NOT_ON_ROSTER}
+    assert responses(receivers) == [answered.json()], "only the clicker sees it"
     assert "contact.slack.mention" in NOT_ON_ROSTER and STRANGER not in answered.text
     assert await slack.ladder.api.status(view.incident_id) == view
 
