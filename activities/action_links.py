@@ -30,16 +30,35 @@ class LinkError(Exception):
     """The link is tampered with, signed elsewhere, expired or not a link; the sentence says which."""
 
 
-class LinkClaims(Strict):
-    """What a link token binds: who may do what to which escalation, at which step."""
+class PageStep(Strict):
+    """The escalation a page was sent for (by its opening time, so a later escalation reusing the
+    incident id is not touched) and the ladder step it paged: what answering from the page is bound to."""
 
     incident_id: str
     triggered_at: datetime
-    responder: str
-    action: str
     round: int
     tier_name: str
     phase: Phase
+
+    @classmethod
+    def of(cls, request: NotifyRequest) -> PageStep | None:
+        """The step ``request`` pages; None for a page without its escalation's opening time."""
+        if request.triggered_at is None:
+            return None
+        return cls(
+            incident_id=request.incident_id,
+            triggered_at=request.triggered_at,
+            round=request.round,
+            tier_name=request.tier_name,
+            phase=request.phase,
+        )
+
+
+class LinkClaims(PageStep):
+    """What a link token binds: who may do what to which escalation, at which step."""
+
+    responder: str
+    action: str
     expires: datetime
 
 
@@ -60,21 +79,13 @@ class ActionLinks:
         self._ttl = ttl
 
     def for_recipient(self, request: NotifyRequest, responder: str, now: datetime | None = None) -> PageLinks:
-        if request.triggered_at is None:
+        step = PageStep.of(request)
+        if step is None:
             raise ValueError("a page without its escalation's opening time cannot carry links")
         expires = (now or datetime.now(UTC)) + self._ttl
         urls = {}
         for action in LINK_ACTIONS:
-            claims = LinkClaims(
-                incident_id=request.incident_id,
-                triggered_at=request.triggered_at,
-                responder=responder,
-                action=action,
-                round=request.round,
-                tier_name=request.tier_name,
-                phase=request.phase,
-                expires=expires,
-            )
+            claims = LinkClaims(**dict(step), responder=responder, action=action, expires=expires)
             urls[action] = self._base + mint(claims, self._secret)
         return PageLinks(**urls)
 

@@ -19,7 +19,7 @@ from standardwebhooks.webhooks import Webhook
 from temporalio import activity
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
-from activities.action_links import ActionLinks
+from activities.action_links import ActionLinks, PageStep
 from activities.channels.base import DeliveryError, Message, Sender
 from activities.channels.console import ConsoleSender
 from activities.channels.email import EmailSender
@@ -189,6 +189,7 @@ class Notifier:
             recipients=recipients,
             web_ui_url=web_ui_url(self._ui_url, self._namespace, request.incident_id),
             idempotency_key=key,
+            step=PageStep.of(request),
         )
         return Message(send=send, key=key, page=page)
 

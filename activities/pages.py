@@ -16,11 +16,12 @@ import jinja2
 import jinja2.sandbox
 from pydantic import BaseModel, ConfigDict
 
-from activities.action_links import LINK_ACTIONS, PageLinks
+from activities.action_links import LINK_ACTIONS, PageLinks, PageStep
 from escalation.channel_settings import ChannelSettings
 from escalation.config import Config, load_config
 from escalation.models import Incident, Severity
 from escalation.reports import headline, report_lines, utc_text
+from escalation.state import Phase
 from escalation.text import mrkdwn, mrkdwn_code
 
 TEMPLATE_FILES = {
@@ -62,6 +63,14 @@ class Page(BaseModel):
     acknowledge_command: str
     resolve_command: str
     idempotency_key: str
+    step: PageStep | None = None
+    """The escalation and ladder step this page is for; None for a page without the escalation's
+    opening time, which then offers no chat buttons."""
+
+    @property
+    def step_value(self) -> str:
+        """``step`` as compact JSON: the value of a chat button, naming what the answer is for."""
+        return self.step.model_dump_json() if self.step else ""
 
     @property
     def deadline_text(self) -> str:
@@ -86,6 +95,7 @@ class Page(BaseModel):
         recipients: list[Recipient],
         web_ui_url: str,
         idempotency_key: str,
+        step: PageStep | None = None,
     ) -> Page:
         """A page to ``recipients``; with one recipient the commands name them with ``--as``."""
         who = recipients[0].id if len(recipients) == 1 else "YOUR-ID"
@@ -105,10 +115,18 @@ class Page(BaseModel):
             acknowledge_command=f"escalate ack {target} --as {who}",
             resolve_command=f'escalate resolve {target} --as {who} --summary "what fixed it"',
             idempotency_key=idempotency_key,
+            step=step,
         )
 
 
 SAMPLE_LINKS = PageLinks(**{action: f"https://escalations.example/a/{action}" for action in LINK_ACTIONS})
+SAMPLE_STEP = PageStep(
+    incident_id="incident:sample:check",
+    triggered_at=datetime(2026, 1, 1, tzinfo=UTC),
+    round=0,
+    tier_name="frontline",
+    phase=Phase.PRIMARY,
+)
 
 
 class PageTemplateError(Exception):
@@ -160,11 +178,11 @@ class PageTemplates:
         return message
 
     def _sample_problems(self) -> list[str]:
-        """Render every template now, with and without action links, so a typo fails at start-up
-        rather than at 3 a.m."""
+        """Render every template now, with and without action links and step, so a typo fails at
+        start-up rather than at 3 a.m."""
         problems = []
-        for links in (SAMPLE_LINKS, None):
-            sample = _sample_page(links)
+        for links, step in ((SAMPLE_LINKS, SAMPLE_STEP), (None, SAMPLE_STEP), (None, None)):
+            sample = _sample_page(links, step)
             for role, name in TEMPLATE_FILES.items():
                 try:
                     if role == "slack":
@@ -176,7 +194,7 @@ class PageTemplates:
         return list(dict.fromkeys(problems))
 
 
-def _sample_page(links: PageLinks | None) -> Page:
+def _sample_page(links: PageLinks | None, step: PageStep | None) -> Page:
     return Page.build(
         incident_id="incident:sample:check",
         incident=Incident(
@@ -190,6 +208,7 @@ def _sample_page(links: PageLinks | None) -> Page:
         recipients=[Recipient(id="sample", name="Sample Responder", links=links)],
         web_ui_url="http://localhost:8233",
         idempotency_key="sample",
+        step=step,
     )
 
 

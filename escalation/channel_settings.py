@@ -143,11 +143,19 @@ class WebhookEndpoint(SlackEndpoint):
     secret_env: EnvName
 
 
+class SlackAppSettings(Strict):
+    """The Slack app whose page buttons the API answers (``POST /v1/slack/actions``)."""
+
+    signing_secret_env: EnvName = "SLACK_SIGNING_SECRET"
+    """Holds the app's signing secret: every interaction request is checked against it."""
+
+
 class ChannelSettings(Strict):
     email: EmailSettings | None = None
     twilio: TwilioSettings | None = None
     slack: dict[Identifier, SlackEndpoint] = Field(default_factory=dict)
     webhooks: dict[Identifier, WebhookEndpoint] = Field(default_factory=dict)
+    slack_app: SlackAppSettings | None = None
     templates: Path = Path("templates")
     """Page templates, relative to the configuration directory."""
 
@@ -167,7 +175,8 @@ class ChannelSettings(Strict):
         return None
 
     def secret_names(self) -> list[tuple[str, str]]:
-        """(field path, environment variable) for every secret the configured channels need."""
+        """(field path, environment variable) for every secret the worker's channels need (the Slack
+        app's signing secret is the API's: its route answers 503 while the variable is unset)."""
         names: list[tuple[str, str | None]] = []
         if self.email:
             names += [(USERNAME_PATH, self.email.username_env)]

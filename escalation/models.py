@@ -242,6 +242,11 @@ class Responder(Strict):
     """Channels for any severity without a rule below; default: the roster's ``default_channels``."""
     by_severity: dict[Severity, ChannelList] = {}
 
+    @property
+    def slack_member(self) -> str | None:
+        """Their Slack member id (``contact.slack.mention``), if the roster gives one."""
+        return self.contact.slack.mention if self.contact.slack else None
+
 
 class Roster(Strict):
     default_channels: ChannelList = [Channel.CONSOLE]
@@ -251,6 +256,24 @@ class Roster(Strict):
         """The responder's rule for this severity, else their default, else the roster's."""
         person = self.responders[responder]
         return person.by_severity.get(severity) or person.channels or self.default_channels
+
+    def with_slack_member(self, member: str) -> str | None:
+        """The responder whose ``contact.slack.mention`` is this Slack member id (who clicked a button)."""
+        return next((rid for rid, person in self.responders.items() if person.slack_member == member), None)
+
+    @model_validator(mode="after")
+    def _one_responder_per_slack_member(self) -> Roster:
+        seen: dict[str, str] = {}
+        for rid, person in self.responders.items():
+            if person.slack_member is None:
+                continue
+            if person.slack_member in seen:
+                raise ValueError(
+                    f"responders {seen[person.slack_member]} and {rid} have the same contact.slack.mention; "
+                    "a Slack member id names one responder (their Slack buttons act as that one)"
+                )
+            seen[person.slack_member] = rid
+        return self
 
 
 class Tier(Strict):

@@ -18,10 +18,7 @@ class SlackSender:
         """``<@MEMBER>`` for targets with a Slack member id (Slack notifies them), else escaped names."""
         people = [self._roster.responders[responder] for responder in message.send.responders]
         return ", ".join(
-            f"<@{person.contact.slack.mention}>"
-            if person.contact.slack and person.contact.slack.mention
-            else mrkdwn(person.name)
-            for person in people
+            f"<@{person.slack_member}>" if person.slack_member else mrkdwn(person.name) for person in people
         )
 
     async def send(self, message: Message) -> None:

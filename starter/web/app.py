@@ -45,6 +45,7 @@ from starter.web.door import (
     unauthorized,
 )
 from starter.web.links import link_routes
+from starter.web.slack_actions import slack_routes
 from starter.web.tokens import TokenError, responder_of
 
 
@@ -318,6 +319,7 @@ def create_app(
     _ingest_routes(app)
     _responder_routes(app)
     link_routes(app)
+    slack_routes(app)
     _health_routes(app)
     _error_handlers(app)
     return app

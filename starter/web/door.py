@@ -134,7 +134,12 @@ async def body_bytes(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
 
 async def form_body(request: Request, limit: int) -> dict[str, str]:
     """An ``application/x-www-form-urlencoded`` body (browsers, Slack, Twilio), the last of each name."""
-    text = (await body_bytes(request, limit)).decode("utf-8", errors="replace")
+    return parse_form(await body_bytes(request, limit))
+
+
+def parse_form(body: bytes) -> dict[str, str]:
+    """A form body already read (to check its signature first), the last value of each name."""
+    text = body.decode("utf-8", errors="replace")
     try:
         return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS))
     except ValueError:

@@ -19,9 +19,10 @@ from fastapi.responses import HTMLResponse
 from activities.action_links import LINK_ACTIONS, LinkClaims, LinkError, read_link
 from escalation.actions import BY_NAME, Action
 from escalation.reports import headline
-from escalation.state import OPEN_STATUSES, StatusView, Via
+from escalation.state import StatusView, Via
 from starter.api import EscalationError, RefusedError, UnansweredError, UnknownIncidentError
 from starter.web.door import Door, DoorDep, HTTPProblem, form_body
+from starter.web.page_answers import earlier_escalation, moved_on
 
 MAX_FORM_BYTES = 16 * 1024
 BUTTONS = {"acknowledge": "Acknowledge", "resolve": "Resolve", "escalate": "Escalate"}
@@ -111,25 +112,9 @@ async def _claims_and_view(door: Door, token: str) -> tuple[LinkClaims, StatusVi
         raise LinkRefused(404, f"{claims.incident_id} is not known here any more") from None
     except HTTPProblem as problem:
         raise LinkRefused(problem.status, str(problem.body.get("detail", ""))) from None
-    if view.triggered_at != claims.triggered_at:
-        raise LinkRefused(
-            403, f"this link belongs to an earlier escalation of {claims.incident_id}, which has ended"
-        )
+    if reason := earlier_escalation(claims, view, "this link"):
+        raise LinkRefused(403, reason)
     return claims, view
-
-
-def _moved_on(claims: LinkClaims, view: StatusView) -> str | None:
-    """Why the link's action no longer applies: the incident closed, or (for escalate) the
-    ladder left the step this page was for, so a second use never escalates twice."""
-    if view.status not in OPEN_STATUSES:
-        return f"{view.incident_id} is already {view.status.value} by {view.resolved_by}; nothing was done"
-    step = (view.round, view.tier_name, view.phase)
-    if claims.action == "escalate" and step != (claims.round, claims.tier_name, claims.phase):
-        return (
-            f"{view.incident_id} has moved to tier {view.tier_name} ({view.phase.value}) since this "
-            "page; nothing was escalated"
-        )
-    return None
 
 
 def link_routes(app: FastAPI) -> None:
@@ -142,7 +127,7 @@ def link_routes(app: FastAPI) -> None:
             return _page(refused.status, "This link cannot be used", message=refused.sentence, refused=True)
         action = BY_NAME[claims.action]
         title = f"{BUTTONS[action.name]} {view.incident_id}"
-        if reason := _moved_on(claims, view):
+        if reason := moved_on(claims, claims.action, view):
             return _page(200, title, message=reason, view=view)
         return _page(200, title, view=view, form=_form(action, claims.responder))
 
@@ -160,7 +145,7 @@ def link_routes(app: FastAPI) -> None:
         title = f"{BUTTONS[action.name]} {view.incident_id}"
         if form.get("action", action.name) != action.name:
             return _page(403, title, message=f"this link is for {action.name} only", refused=True, view=view)
-        if reason := _moved_on(claims, view):
+        if reason := moved_on(claims, claims.action, view):
             return _page(200, title, message=reason, view=view)
         fields = {name: form[name] for name in action.inputs if name in form}
         request_fields = fields | {"responder": claims.responder, "via": Via.LINK}

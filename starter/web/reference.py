@@ -40,7 +40,8 @@ def type_of(schema: dict[str, Any]) -> str:
     if kind == "array":
         return f"list[{type_of(schema.get('items', {}))}]"
     if kind == "object" and "additionalProperties" in schema and schema["additionalProperties"] is not False:
-        return f"map[string, {type_of(schema['additionalProperties'] or {})}]"
+        values = schema["additionalProperties"]  # a schema, or true for any value
+        return f"map[string, {type_of(values if isinstance(values, dict) else {})}]"
     return f"{kind} ({schema['format']})" if "format" in schema else kind
 
 

@@ -15,7 +15,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.action_links import ActionLinks, LinkClaims, read_link
+from activities.action_links import ActionLinks, LinkClaims, PageStep, read_link
 from activities.notify import REDACTED, Notifier
 from escalation.config import load_config
 from escalation.models import Channel, Severity
@@ -227,7 +227,14 @@ async def test_slack_gets_one_block_kit_message_per_room_mentioning_each_target(
     assert "<@U0ANA0001>, Ben Frontline" in blocks[1]["text"]["text"]
     assert {"type": "mrkdwn", "text": "*Impact*\ncheckout failing"} in blocks[2]["fields"]
     assert "escalate ack incident:payments:db-down --as YOUR-ID" in blocks[3]["text"]["text"]
-    assert blocks[4]["elements"][0]["url"].startswith(f"{UI}/namespaces/default/workflows/")
+    acknowledge, escalate, *resolves, web_ui = blocks[4]["elements"]
+    step = PageStep.model_validate_json(acknowledge["value"])
+    assert step == PageStep.of(request(["ana"], None)) and escalate["value"] == acknowledge["value"]
+    assert [(b["text"]["text"], link_claims(b["url"]).responder) for b in resolves] == [
+        ("Resolve as Ana Frontline", "ana"), ("Resolve as Ben Frontline", "ben")
+    ]  # fmt: skip
+    assert {link_claims(b["url"]).action for b in resolves} == {"resolve"}
+    assert web_ui["url"].startswith(f"{UI}/namespaces/default/workflows/")
     assert message.content["text"].startswith(headline)
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.provisional import urls
 from pydantic import ValidationError
 
+from activities.action_links import PageStep
 from activities.notify import Notifier
 from escalation.models import Channel, Incident, Severity
 from escalation.state import NotifyRequest, Phase
@@ -47,7 +48,7 @@ def request(hostile: Incident) -> NotifyRequest:
         incident_id=incident_id, idempotency_key=f"{incident_id}/run-1/r0/t0/primary/p1", incident=hostile,
         severity=Severity.SEV2, tier_name="frontline", phase=Phase.PRIMARY, targets=["ana"],
         channels=EVERY_CHANNEL, deadline=datetime(2026, 11, 25, 3, 15, tzinfo=UTC),
-        deliver_within=timedelta(seconds=30),
+        deliver_within=timedelta(seconds=30), triggered_at=datetime(2026, 11, 25, 3, tzinfo=UTC),
     )  # fmt: skip
 
 
@@ -89,6 +90,10 @@ async def test_every_channel_pages_for_any_incident_the_validators_accept(
     assert webhook.content["idempotency_key"] == webhook.key == f"{key}/webhook/ops-bridge", "from webhook-id"
     assert webhook.content["incident"] == hostile.model_dump(mode="json")
     assert "<" not in caught["slack"].content["text"], "incident text makes no Slack mentions or links"
+    [actions] = [block for block in caught["slack"].content["blocks"] if block["type"] == "actions"]
+    assert PageStep.model_validate_json(actions["elements"][0]["value"]) == PageStep.of(req), (
+        "the buttons name the escalation, whatever its dedup key"
+    )
     header_keys = {unquote(header) for _, header in receivers.faults.requests}
     assert header_keys == {f"{key}/{channel.value}/{destination}" for channel, destination in
                            [(Channel.SLACK, "team-room"), (Channel.WEBHOOK, "ops-bridge"),

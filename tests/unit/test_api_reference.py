@@ -29,3 +29,4 @@ def test_types_read_as_expressions() -> None:
     assert type_of({"type": "array", "items": {"$ref": "#/components/schemas/Listed"}}) == (
         "list[[Listed](#listed)]"
     )
+    assert type_of({"type": "object", "additionalProperties": True}) == "map[string, any]"

@@ -144,6 +144,29 @@ def test_missing_secrets_name_the_variable_and_where_it_is_used(config_dir: Path
     )
 
 
+def test_the_slack_signing_secret_is_named_by_its_variable_and_only_the_api_needs_it(
+    config_dir: Path,
+) -> None:
+    templates = "templates: templates"
+    edit(config_dir, CHANNELS, templates, f"slack_app: {{signing_secret_env: SLACK_SIGNING}}\n{templates}")
+    settings = load_config(config_dir).channels
+    assert settings.slack_app and settings.slack_app.signing_secret_env == "SLACK_SIGNING"
+    assert "SLACK_SIGNING" not in dict(settings.secret_names()).values(), "the worker does not need it"
+    default = ChannelSettings.model_validate({"slack_app": {}}).slack_app
+    assert default and default.signing_secret_env == "SLACK_SIGNING_SECRET"
+    edit(config_dir, CHANNELS, "slack_app: {signing_secret_env: SLACK_SIGNING}", "slack_app: {secret: x}")
+    assert the_problem(config_dir, CHANNELS, "slack_app.secret").endswith(
+        "unknown key; allowed keys: signing_secret_env"
+    )
+
+
+def test_a_slack_member_id_names_one_responder(config_dir: Path) -> None:
+    edit(config_dir, ROSTER, "slack: {webhook: team-room}, webhook: ops-bridge}",
+         "slack: {webhook: team-room, mention: U0ANA0001}, webhook: ops-bridge}")  # fmt: skip
+    problem = the_problem(config_dir, ROSTER, "responders")
+    assert "ana and ben have the same contact.slack.mention" in problem
+
+
 def test_a_ca_file_is_found_relative_to_the_configuration_directory(config_dir: Path) -> None:
     edit(config_dir, CHANNELS, "security: none", "security: starttls\n  ca_file: certs/relay.pem")
     problem = the_problem(config_dir, CHANNELS, "email.ca_file")

@@ -7,10 +7,12 @@ from urllib.parse import unquote
 
 from standardwebhooks.webhooks import Webhook
 
+from activities.action_links import LINK_ACTIONS, PageLinks, PageStep
 from activities.channels.webhook import webhook_id
 from activities.pages import Page, PageTemplates, Recipient
 from escalation.models import Severity
 from escalation.reports import web_ui_url
+from escalation.state import Phase
 from starter.inbox import verify
 from tests.support import DEMO_WEBHOOK_SECRET, EXAMPLE_CONFIG, OTHER_WEBHOOK_SECRET, incident
 
@@ -95,3 +97,72 @@ def test_slack_message_lists_the_incidents_links_only_when_there_are_some() -> N
 
     assert link_sections([]) == []
     assert link_sections(["https://grafana.example.com/d/x"]) == ["*Links*\nhttps://grafana.example.com/d/x"]
+
+
+STEP = PageStep(incident_id="incident:payments:db-down", triggered_at=datetime(2026, 11, 25, 3, tzinfo=UTC),
+                round=1, tier_name="supervisor", phase=Phase.BACKUP)  # fmt: skip
+
+
+def links_for(who: str) -> PageLinks:
+    return PageLinks(**{action: f"https://escalations.example/a/{action}-{who}" for action in LINK_ACTIONS})
+
+
+def slack_buttons(page: Page) -> list[dict[str, object]]:
+    blocks = TEMPLATES.slack_message(page, mentions="")["blocks"]
+    [actions] = [block for block in blocks if block["type"] == "actions"]
+    return actions["elements"]
+
+
+def test_a_slack_page_acts_from_its_buttons_and_resolves_through_the_recipients_link() -> None:
+    one = page().model_copy(
+        update={"step": STEP, "recipients": [Recipient(id="r0", name="R", links=links_for("r0"))]}
+    )
+    acknowledge, escalate, resolve, web_ui = slack_buttons(one)
+    assert (acknowledge["action_id"], escalate["action_id"]) == (
+        "escalation:acknowledge",
+        "escalation:escalate",
+    )
+    assert (
+        PageStep.model_validate_json(acknowledge["value"])
+        == STEP
+        == PageStep.model_validate_json(escalate["value"])
+    )
+    assert escalate["confirm"]["confirm"]["text"] == "Escalate"
+    assert (resolve["text"]["text"], resolve["url"]) == (
+        "Resolve",
+        "https://escalations.example/a/resolve-r0",
+    )
+    assert "value" not in resolve and web_ui["url"] == "http://ui/x"
+
+    without_links = page().model_copy(update={"step": STEP})
+    assert [b["action_id"] for b in slack_buttons(without_links)] == [
+        "escalation:acknowledge", "escalation:escalate", "escalation:web-ui"
+    ]  # fmt: skip
+    assert [b["action_id"] for b in slack_buttons(page())] == ["escalation:web-ui"], (
+        "no step: nothing to act on"
+    )
+
+
+def test_a_room_message_offers_a_resolve_link_per_recipient_with_links_at_most_three() -> None:
+    people = [Recipient(id=f"r{n}", name=f"Responder {n}", links=links_for(f"r{n}") if n != 1 else None)
+              for n in range(6)]  # fmt: skip
+    room = page(recipients=6).model_copy(update={"step": STEP, "recipients": people})
+    resolves = [b for b in slack_buttons(room) if str(b["action_id"]).startswith("escalation:resolve:")]
+    assert [(b["text"]["text"], b["url"]) for b in resolves] == [
+        (f"Resolve as Responder {n}", f"https://escalations.example/a/resolve-r{n}") for n in (0, 2, 3)
+    ]
+
+
+def test_slack_button_values_and_labels_stay_within_slacks_limits() -> None:
+    worst_key = '\\"' * 100  # 200 characters, each escaped in JSON
+    longest = PageStep(incident_id=f"incident:{'s' * 63}:{worst_key}", triggered_at=STEP.triggered_at,
+                       round=99, tier_name="t" * 63, phase=Phase.BACKUP)  # fmt: skip
+    named = [Recipient(id=f"r{n}", name="N" * 300, links=links_for("r")) for n in range(2)]
+    long_page = page(recipients=2).model_copy(update={"step": longest, "recipients": named})
+    buttons = slack_buttons(long_page)
+    assert all(len(str(b.get("value", ""))) <= 2000 for b in buttons)
+    assert PageStep.model_validate_json(buttons[0]["value"]) == longest
+    assert all(len(b["text"]["text"]) <= 75 for b in buttons)
+    just_over = page(title="word " * 27 + "end")  # Jinja's truncate would let 5 characters over pass
+    assert len(just_over.headline) == 153
+    assert len(TEMPLATES.slack_message(just_over, mentions="")["blocks"][0]["text"]["text"]) <= 150

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -66,17 +68,26 @@ def config_with_integrations(tmp_path: Path) -> Path:
     return directory
 
 
-@pytest.fixture
-async def api(time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Api]:
-    directory = config_with_integrations(tmp_path)
-    async with running_ladder(time_skipping_env, load_config(directory), tmp_path) as ladder:
+@asynccontextmanager
+async def running_api(
+    env: WorkflowEnvironment, directory: Path, tmp_path: Path, api_env: Mapping[str, str] = ENV
+) -> AsyncIterator[Api]:
+    """The app over ``directory``'s configuration with ``api_env``, and a worker with the same secrets."""
+    worker_env = {**os.environ, **api_env}
+    async with running_ladder(env, load_config(directory), tmp_path, worker_env) as ladder:
 
         async def bound() -> Escalations:
             return ladder.api
 
-        app = create_app(Settings(config_dir=directory, task_queue=ladder.task_queue), bound, ENV)
+        app = create_app(Settings(config_dir=directory, task_queue=ladder.task_queue), bound, api_env)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
             running = Api(http, ladder, transport)
             yield running
         ladder.started.extend(ladder.client.get_workflow_handle(i) for i in running.opened)
+
+
+@pytest.fixture
+async def api(time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Api]:
+    async with running_api(time_skipping_env, config_with_integrations(tmp_path), tmp_path) as running:
+        yield running

@@ -1,4 +1,4 @@
-"""No JSON body a sender can write makes the ingest routes fail with a 5xx."""
+"""No JSON body a sender can write makes the ingest routes (or the Slack app's) fail with a 5xx."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from escalation.models import Incident
 from escalation.settings import Settings
 from starter.api import Escalations, Opened, UnknownIncidentError
 from starter.web import create_app
-from tests.web.conftest import ENV, KEY, bearer, config_with_integrations
+from tests.web.conftest import KEY, bearer
+from tests.web.test_slack_actions import ANA, SLACK_ENV, signed, slack_config
 
 ALERTMANAGER = "/v1/integrations/payments-alerts/alertmanager"
 
@@ -47,14 +48,14 @@ class Client:
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
-    directory = config_with_integrations(tmp_path_factory.mktemp("fuzz"))
+    directory = slack_config(tmp_path_factory.mktemp("fuzz"))
     limits = (directory / "integrations.yaml").read_text().replace("30", "100000")
     (directory / "integrations.yaml").write_text(limits)
 
     async def accepting() -> Escalations:
         return Accepting()  # type: ignore[return-value]
 
-    app = create_app(Settings(config_dir=directory), accepting, ENV)
+    app = create_app(Settings(config_dir=directory), accepting, SLACK_ENV)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     with start_blocking_portal() as portal:
         http = httpx.AsyncClient(transport=transport, base_url="http://api")
@@ -161,3 +162,31 @@ def test_alertmanager_webhook_never_fails_with_5xx(client: Client, body: object)
 @given(body=native_incidents | json_values)
 def test_native_incidents_never_fail_with_5xx(client: Client, body: object) -> None:
     post(client, "/v1/incidents", body, bearer(KEY))
+
+
+step_values = st.builds(
+    lambda key, tier: json.dumps({"incident_id": f"incident:payments:{key}", "round": 0, "tier_name": tier,
+                                  "triggered_at": "2026-01-01T00:00:00Z", "phase": "primary"}),
+    st.text(max_size=20), st.text(max_size=10),
+)  # fmt: skip
+slack_clicks = shaped(
+    {
+        "type": st.sampled_from(["block_actions", "view_submission"]),
+        "user": shaped({"id": st.sampled_from([ANA, "U0NOTHERE1"])}),
+        "actions": st.lists(
+            shaped({"action_id": st.sampled_from(["escalation:acknowledge", "escalation:escalate", "x"]),
+                    "block_id": st.text(max_size=5), "value": step_values | st.text(max_size=20)}),
+            max_size=2,
+        ),
+        "message": shaped({"text": st.text(max_size=20), "blocks": st.lists(json_values, max_size=3)}),
+        "response_url": st.sampled_from(["", "https://evil.example/x", "not a url"]),
+    }
+)  # fmt: skip
+
+
+@FUZZ
+@given(payload=slack_clicks | json_values, raw=st.none() | st.text(max_size=40))
+def test_slack_actions_never_fail_with_5xx(client: Client, payload: object, raw: str | None) -> None:
+    body, headers = signed({"payload": json.dumps(payload) if raw is None else raw})
+    response = client.post("/v1/slack/actions", content=body, headers=headers)
+    assert response.status_code in (200, 400), (payload, response.status_code, response.text)
