@@ -3,6 +3,7 @@
 Every page carries the incident's report, severity, tier and deadline, the incident id, its
 Web UI link, the recipient's signed links to acknowledge, resolve and escalate (where links
 are set up) and the exact commands, so a responder woken at night can act from the page alone.
+Where links are set up an SMS also carries its reply code, and a call listens for a key.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ class Recipient(BaseModel):
     name: str
     links: PageLinks | None = None
     """Their signed links to acknowledge, resolve and escalate (None where links are not set up)."""
+    reply_code: int | None = None
+    """On an SMS: the code their reply names this incident by ("1a" acknowledges)."""
+    call_answer_url: str | None = None
+    """On a call: where Twilio sends the key they press."""
 
 
 class Page(BaseModel):
@@ -71,6 +76,11 @@ class Page(BaseModel):
     def links(self) -> PageLinks | None:
         """The action links of a page to one person; a page to several carries each one's."""
         return self.recipients[0].links if len(self.recipients) == 1 else None
+
+    @property
+    def reply_code(self) -> int | None:
+        """An SMS page's reply code (None without one: links not set up, or the book unreachable)."""
+        return self.recipients[0].reply_code if len(self.recipients) == 1 else None
 
     @classmethod
     def build(
@@ -177,6 +187,14 @@ class PageTemplates:
 
 
 def _sample_page(links: PageLinks | None) -> Page:
+    """A page with links (and so an SMS reply code and a call's answer URL), or with none."""
+    recipient = Recipient(
+        id="sample",
+        name="Sample Responder",
+        links=links,
+        reply_code=1 if links else None,
+        call_answer_url="https://escalations.example/v1/twilio/voice/sample" if links else None,
+    )
     return Page.build(
         incident_id="incident:sample:check",
         incident=Incident(
@@ -187,7 +205,7 @@ def _sample_page(links: PageLinks | None) -> Page:
         phase="primary",
         round=1,
         deadline=datetime(2026, 1, 1, tzinfo=UTC),
-        recipients=[Recipient(id="sample", name="Sample Responder", links=links)],
+        recipients=[recipient],
         web_ui_url="http://localhost:8233",
         idempotency_key="sample",
     )

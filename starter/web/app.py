@@ -46,6 +46,7 @@ from starter.web.door import (
 )
 from starter.web.links import link_routes
 from starter.web.tokens import TokenError, responder_of
+from starter.web.twilio_webhooks import twilio_routes
 
 
 def _invalid_event(errors: list[str]) -> HTTPProblem:
@@ -318,6 +319,7 @@ def create_app(
     _ingest_routes(app)
     _responder_routes(app)
     link_routes(app)
+    twilio_routes(app)
     _health_routes(app)
     _error_handlers(app)
     return app

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 
 from activities.action_links import LINK_ACTIONS, LinkClaims, LinkError, read_link
 from escalation.actions import BY_NAME, Action
+from escalation.replies import PagedStep
 from escalation.reports import headline
 from escalation.state import OPEN_STATUSES, StatusView, Via
 from starter.api import EscalationError, RefusedError, UnansweredError, UnknownIncidentError
@@ -118,13 +119,13 @@ async def _claims_and_view(door: Door, token: str) -> tuple[LinkClaims, StatusVi
     return claims, view
 
 
-def _moved_on(claims: LinkClaims, view: StatusView) -> str | None:
-    """Why the link's action no longer applies: the incident closed, or (for escalate) the
-    ladder left the step this page was for, so a second use never escalates twice."""
+def moved_on(view: StatusView, action: str, paged: PagedStep) -> str | None:
+    """Why an answer to the page for ``paged`` no longer applies: the incident closed, or (for
+    escalate) the ladder left the step that page was for, so a second answer (a link used
+    twice, a reply sent again) never escalates twice. Every answer-from-the-page front end uses it."""
     if view.status not in OPEN_STATUSES:
         return f"{view.incident_id} is already {view.status.value} by {view.resolved_by}; nothing was done"
-    step = (view.round, view.tier_name, view.phase)
-    if claims.action == "escalate" and step != (claims.round, claims.tier_name, claims.phase):
+    if action == "escalate" and (view.round, view.tier_name, view.phase) != paged.step:
         return (
             f"{view.incident_id} has moved to tier {view.tier_name} ({view.phase.value}) since this "
             "page; nothing was escalated"
@@ -142,7 +143,7 @@ def link_routes(app: FastAPI) -> None:
             return _page(refused.status, "This link cannot be used", message=refused.sentence, refused=True)
         action = BY_NAME[claims.action]
         title = f"{BUTTONS[action.name]} {view.incident_id}"
-        if reason := _moved_on(claims, view):
+        if reason := moved_on(view, action.name, claims):
             return _page(200, title, message=reason, view=view)
         return _page(200, title, view=view, form=_form(action, claims.responder))
 
@@ -160,7 +161,7 @@ def link_routes(app: FastAPI) -> None:
         title = f"{BUTTONS[action.name]} {view.incident_id}"
         if form.get("action", action.name) != action.name:
             return _page(403, title, message=f"this link is for {action.name} only", refused=True, view=view)
-        if reason := _moved_on(claims, view):
+        if reason := moved_on(view, action.name, claims):
             return _page(200, title, message=reason, view=view)
         fields = {name: form[name] for name in action.inputs if name in form}
         request_fields = fields | {"responder": claims.responder, "via": Via.LINK}
