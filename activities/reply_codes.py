@@ -2,7 +2,9 @@
 
 Before assigning, the escalations in the responder's book are checked, and those that have
 ended are named in the assignment, so their codes are given out again. Workflows are
-addressed by name: activities do not import workflow code.
+addressed by name: activities do not import workflow code. Queries are rejected by the server
+for closed workflows rather than sent to a worker to replay them (one that no worker polls
+for any more would never answer).
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ import asyncio
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
-    WorkflowExecutionStatus,
     WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
 )
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import QueryRejectCondition, WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from escalation.replies import (
@@ -75,8 +77,10 @@ class ReplyCodes:
     async def _booked(self, book_id: str) -> list[Booked]:
         try:
             return await self._client.get_workflow_handle(book_id).query(
-                BOOKED_QUERY, result_type=list[Booked]
+                BOOKED_QUERY, result_type=list[Booked], reject_condition=QueryRejectCondition.NOT_OPEN
             )
+        except WorkflowQueryRejectedError:
+            return []  # ended (terminated by hand): the update starts a fresh book
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND:
                 return []  # the responder's first SMS: the update starts the book
@@ -84,11 +88,12 @@ class ReplyCodes:
 
     async def _ended(self, entry: Booked) -> bool:
         """Whether the booked escalation is over: closed, gone, or replaced by a later one."""
-        handle = self._client.get_workflow_handle(entry.incident_id)
         try:
-            if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
-                return True
-            view = await handle.query(STATUS_QUERY, result_type=StatusView)
+            view = await self._client.get_workflow_handle(entry.incident_id).query(
+                STATUS_QUERY, result_type=StatusView, reject_condition=QueryRejectCondition.NOT_OPEN
+            )
+        except WorkflowQueryRejectedError:
+            return True
         except RPCError as error:
             return error.status == RPCStatusCode.NOT_FOUND
         except WorkflowQueryFailedError:

@@ -20,10 +20,16 @@ from temporalio.client import (
     WithStartWorkflowOperation,
     WorkflowExecutionStatus,
     WorkflowHandle,
+    WorkflowQueryRejectedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.common import (
+    QueryRejectCondition,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from escalation.actions import Action, ActionRequest, named
@@ -270,7 +276,11 @@ class Escalations:
         """The escalation ``code`` names in ``responder``'s SMS reply codes (None: no such code)."""
         book = self._client.get_workflow_handle_for(ReplyCodesWorkflow.run, reply_codes_id(responder))
         try:
-            return await book.query(ReplyCodesWorkflow.lookup, code)
+            return await book.query(
+                ReplyCodesWorkflow.lookup, code, reject_condition=QueryRejectCondition.NOT_OPEN
+            )
+        except WorkflowQueryRejectedError:
+            return None  # the book was ended by hand; the next SMS starts a fresh one
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND:
                 return None  # never paged by SMS here

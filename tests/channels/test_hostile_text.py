@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from activities.notify import Notifier
 from escalation.models import Channel, Incident, Severity
 from escalation.state import NotifyRequest, Phase
+from escalation.text import xml_chars
 from tests.channels.test_deliveries import notifier, notify
 from tests.receivers import Receivers
 
@@ -47,7 +48,7 @@ def request(hostile: Incident) -> NotifyRequest:
         incident_id=incident_id, idempotency_key=f"{incident_id}/run-1/r0/t0/primary/p1", incident=hostile,
         severity=Severity.SEV2, tier_name="frontline", phase=Phase.PRIMARY, targets=["ana"],
         channels=EVERY_CHANNEL, deadline=datetime(2026, 11, 25, 3, 15, tzinfo=UTC),
-        deliver_within=timedelta(seconds=30),
+        deliver_within=timedelta(seconds=30), triggered_at=datetime(2026, 11, 25, 3, 0, tzinfo=UTC),
     )  # fmt: skip
 
 
@@ -93,7 +94,9 @@ async def test_every_channel_pages_for_any_incident_the_validators_accept(
                             (Channel.SMS, "ana"), (Channel.VOICE, "ana")]}  # fmt: skip
     [sms], [call] = receivers.twilio.messages, receivers.twilio.calls
     assert hostile.title in sms["Body"]
-    assert ElementTree.fromstring(call["Twiml"]).tag == "Response"
+    twiml = ElementTree.fromstring(call["Twiml"])
+    assert [element.tag for element in twiml] == ["Gather", "Gather"], "the call listens for a key"
+    assert squeezed(xml_chars(hostile.title)) in squeezed(twiml.findtext("Gather/Say", ""))
 
 
 @pytest.mark.parametrize("separator", ["\n", "\u2028", "\x0b", "\x0c"])
@@ -110,4 +113,4 @@ async def test_a_title_with_line_breaks_still_pages_by_email_and_voice(
         "still a multi-line body"
     )
     [call] = receivers.twilio.calls
-    assert "Disk full on db-1" in ElementTree.fromstring(call["Twiml"]).findtext("Say", "")
+    assert "Disk full on db-1" in ElementTree.fromstring(call["Twiml"]).findtext("Gather/Say", "")
