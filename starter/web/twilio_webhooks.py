@@ -36,6 +36,7 @@ UNKNOWN_NUMBER = (
 )
 RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"description": "TwiML (application/xml): the outcome, the refusal, or what to send instead"},
+    400: {"description": "more than 100 form fields"},
     403: {"description": f"{SIGNATURE_HEADER} is missing or is not Twilio's signature of this request"},
     404: {"description": "Twilio is not set up in channels.yaml"},
     413: {"description": "the body is over 16 KB"},

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from escalation.replies import Assignment, PagedIncident, ReplyBook, parse_reply
 from escalation.state import Phase
@@ -42,6 +44,12 @@ def test_replies_parse_whatever_the_spacing_and_case(body: str, parsed: tuple[in
 @pytest.mark.parametrize("body", ["", "a", "1", "1r", "ack 1", "1a please", "a1", "1aa", "-1a", "12345a"])
 def test_anything_else_does_not_parse(body: str) -> None:
     assert parse_reply(body) is None
+
+
+@given(st.text())
+def test_any_text_parses_to_a_code_and_an_action_or_to_nothing(body: str) -> None:
+    parsed = parse_reply(body)
+    assert parsed is None or (parsed[0] >= 0 and parsed[1] in ("acknowledge", "escalate"))
 
 
 def test_two_open_incidents_get_1_and_2_and_keep_them_on_later_pages() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import xml.etree.ElementTree as ElementTree
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from escalation.state import EventKind, StatusView
 from starter.api import Escalations
 from starter.web import create_app
 from tests.receivers import TWILIO_ENV, TWILIO_SID, TWILIO_TOKEN, Receivers
-from tests.support import incident, readable_history
+from tests.support import EXAMPLE_CONFIG, incident, readable_history
 from tests.web.conftest import API_SECRET
 from tests.web.test_links import link
 from tests.workflow.conftest import Ladder, running_ladder
@@ -265,3 +266,35 @@ async def test_twiml_answers_parse_for_hostile_incident_text(phones: Phones) -> 
     assert said(await phones.press(phones.call_for(hostile), "4")).startswith(
         "Not done: the incident is already acknowledged by ana at "
     )
+
+
+TWILIO_YAML = "twilio:\n  base_url: http://127.0.0.1:9\n  from_number: '+15550009999'\n"
+
+
+@pytest.mark.parametrize(
+    ("twilio", "env", "public_url", "status", "sentence"),
+    [
+        (False, TWILIO_ENV, PUBLIC, 404, "add a twilio: section to channels.yaml"),
+        (True, {}, PUBLIC, 503, "TWILIO_AUTH_TOKEN is not set where the API runs"),
+        (True, TWILIO_ENV, None, 503, "ESCALATION_PUBLIC_URL is not set"),
+    ],
+    ids=["no-twilio", "no-auth-token", "no-public-url"],
+)
+async def test_the_routes_say_what_setting_is_missing(
+    tmp_path: Path, twilio: bool, env: dict[str, str], public_url: str | None, status: int, sentence: str
+) -> None:
+    directory = tmp_path / "config"
+    shutil.copytree(EXAMPLE_CONFIG, directory)
+    if twilio:
+        channels = directory / "channels.yaml"
+        channels.write_text(channels.read_text() + TWILIO_YAML)
+
+    async def unreachable() -> Escalations:
+        raise AssertionError("nothing is looked up before the request is checked")
+
+    app = create_app(Settings(config_dir=directory, public_url=public_url), unreachable, env)
+    params = {"From": ANA, "Body": "1a", "Digits": "4"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http:
+        for path in (TEXT, f"{VOICE_PATH}token"):
+            response = await http.post(path, data=params, headers=signed(PUBLIC + path, params))
+            assert (response.status_code, sentence in response.json()["detail"]) == (status, True)
