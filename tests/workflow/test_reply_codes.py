@@ -62,7 +62,7 @@ async def test_a_long_book_continues_as_new_and_keeps_its_codes(ladder: Ladder) 
         ReplyCodesWorkflow.run, ReplyCodesInput(history_limit=40), id=reply_codes_id("sofia"),
         task_queue=ladder.task_queue,
     )  # fmt: skip
-    ladder.started.append(handle)
+    book(ladder, "sofia")
     view = await opened(ladder, "long")
     for n in range(12):
         step = Assignment(incident_id=f"{view.incident_id}-{n % 3}", triggered_at=view.triggered_at, round=n,
