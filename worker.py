@@ -29,6 +29,7 @@ from escalation.settings import DEFAULT_UI_URL, SECRET_ENV, Settings
 from starter.connection import TemporalConnectionError, connect_with_retry, ensure_search_attributes
 from starter.logs import configure_logging
 from workflows.escalation import EscalationWorkflow
+from workflows.reply_codes import ReplyCodesWorkflow
 
 T = TypeVar("T")
 
@@ -46,13 +47,14 @@ def build_worker(
     """The one place that decides which workflows and activities a worker runs.
 
     ``env`` holds the channels' secrets (default: this process's environment); ``links`` mints
-    the pages' signed action links.
+    the pages' signed action links, and with them SMS pages carry reply codes kept by
+    ``ReplyCodesWorkflow`` on this task queue.
     """
-    notifier = Notifier(config, os.environ if env is None else env, ui_url, client.namespace, links)
+    notifier = Notifier(config, os.environ if env is None else env, ui_url, client.namespace, links, client)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[EscalationWorkflow],
+        workflows=[EscalationWorkflow, ReplyCodesWorkflow],
         activities=[notifier.notify, CloseOut(store).close_out],
     )
 

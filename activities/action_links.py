@@ -5,6 +5,8 @@ responder tokens, with its own audience so neither passes for the other). It nam
 incident, the escalation that sent the page (by its opening time, so a later escalation
 reusing the incident id is not touched), the responder, the action and the step paged, and
 it expires. The worker mints links when it pages; the API checks them when they are used.
+A voice call's keypad answer goes to a URL with a token of the same kind, bound to its own
+action, so neither the call's token nor a link's is good at the other's address.
 """
 
 from __future__ import annotations
@@ -16,45 +18,25 @@ import jwt
 from pydantic import ValidationError
 
 from escalation.models import Strict
+from escalation.replies import PagedStep
 from escalation.settings import SECRET_ENV, Settings
-from escalation.state import NotifyRequest, Phase
+from escalation.state import NotifyRequest
 
 LINK_ACTIONS = ("acknowledge", "resolve", "escalate")
 """What a page offers, in the order it offers them."""
 AUDIENCE = "escalation:action-link"
 ALGORITHM = "HS256"
 LINK_PATH = "/a/"
+VOICE_ACTION = "voice"
+"""The action of a call's token: the key pressed says what to do (``escalation.replies.VOICE_KEYS``)."""
+VOICE_PATH = "/v1/twilio/voice/"
 
 
 class LinkError(Exception):
     """The link is tampered with, signed elsewhere, expired or not a link; the sentence says which."""
 
 
-class PageStep(Strict):
-    """The escalation a page was sent for (by its opening time, so a later escalation reusing the
-    incident id is not touched) and the ladder step it paged: what answering from the page is bound to."""
-
-    incident_id: str
-    triggered_at: datetime
-    round: int
-    tier_name: str
-    phase: Phase
-
-    @classmethod
-    def of(cls, request: NotifyRequest) -> PageStep | None:
-        """The step ``request`` pages; None for a page without its escalation's opening time."""
-        if request.triggered_at is None:
-            return None
-        return cls(
-            incident_id=request.incident_id,
-            triggered_at=request.triggered_at,
-            round=request.round,
-            tier_name=request.tier_name,
-            phase=request.phase,
-        )
-
-
-class LinkClaims(PageStep):
+class LinkClaims(PagedStep):
     """What a link token binds: who may do what to which escalation, at which step."""
 
     responder: str
@@ -75,19 +57,26 @@ class ActionLinks:
 
     def __init__(self, secret: str, public_url: str, ttl: timedelta) -> None:
         self._secret = secret
-        self._base = public_url.rstrip("/") + LINK_PATH
+        self._public_url = public_url.rstrip("/")
         self._ttl = ttl
 
     def for_recipient(self, request: NotifyRequest, responder: str, now: datetime | None = None) -> PageLinks:
-        step = PageStep.of(request)
+        base = self._public_url + LINK_PATH
+        return PageLinks(
+            **{action: base + self._token(request, responder, action, now) for action in LINK_ACTIONS}
+        )
+
+    def for_call(self, request: NotifyRequest, responder: str, now: datetime | None = None) -> str:
+        """Where a page's call sends the key its listener presses (TwiML's ``<Gather action>``)."""
+        return self._public_url + VOICE_PATH + self._token(request, responder, VOICE_ACTION, now)
+
+    def _token(self, request: NotifyRequest, responder: str, action: str, now: datetime | None) -> str:
+        step = PagedStep.of(request)
         if step is None:
             raise ValueError("a page without its escalation's opening time cannot carry links")
         expires = (now or datetime.now(UTC)) + self._ttl
-        urls = {}
-        for action in LINK_ACTIONS:
-            claims = LinkClaims(**dict(step), responder=responder, action=action, expires=expires)
-            urls[action] = self._base + mint(claims, self._secret)
-        return PageLinks(**urls)
+        claims = LinkClaims(**dict(step), responder=responder, action=action, expires=expires)
+        return mint(claims, self._secret)
 
 
 def mint(claims: LinkClaims, secret: str) -> str:

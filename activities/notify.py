@@ -4,6 +4,7 @@ The request names responder ids only; contact details and secrets are looked up 
 worker, and scrubbed from every failure reason, so they never enter a workflow's history.
 Each message is retried with exponential backoff, and all of them end within the request's
 ``deliver_within``: a dead channel costs the ladder seconds, never the step's whole timeout.
+An SMS gets its reply code first, within a few seconds; without one it still goes out.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import structlog
 from standardwebhooks.webhooks import Webhook
 from temporalio import activity
+from temporalio.client import Client
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
-from activities.action_links import ActionLinks, PageStep
+from activities.action_links import ActionLinks
 from activities.channels.base import DeliveryError, Message, Sender
 from activities.channels.console import ConsoleSender
 from activities.channels.email import EmailSender
@@ -28,9 +30,11 @@ from activities.channels.twilio import TwilioSender
 from activities.channels.webhook import Endpoint, WebhookSender
 from activities.contact_routing import Send, plan
 from activities.pages import Page, PageTemplateError, PageTemplates, Recipient
+from activities.reply_codes import ReplyCodes
 from escalation.channel_settings import USERNAME_PATH, ChannelSettings
 from escalation.config import CHANNELS_FILE, Config, ConfigError
 from escalation.models import Channel
+from escalation.replies import PagedStep
 from escalation.reports import web_ui_url
 from escalation.state import NOTIFY_ACTIVITY, Delivery, NotifyRequest, NotifyResult
 
@@ -39,6 +43,8 @@ MAX_ATTEMPTS = 4
 HEARTBEAT_SECONDS = 1.0
 REDACTED = "[redacted]"
 MIN_REDACTED_LENGTH = 6
+REPLY_CODE_SECONDS = 5.0
+"""At most this (and half the page's time bound) goes to assigning an SMS's reply code."""
 
 
 def _worth_retrying(error: BaseException) -> bool:
@@ -53,11 +59,13 @@ class Notifier:
         ui_url: str,
         namespace: str,
         links: ActionLinks | None = None,
+        client: Client | None = None,
     ) -> None:
         """Resolve every configured channel's secrets now: a worker missing one, or with a webhook
         secret the signing library cannot use, refuses to start.
 
         ``links`` mints each recipient's signed action links; without it pages carry commands only.
+        With links, ``client`` keeps the responders' SMS reply codes in Temporal.
         """
         settings = config.channels
         if problems := settings.secret_problems(env, str(config.directory / CHANNELS_FILE)):
@@ -67,6 +75,7 @@ class Notifier:
         self._ui_url = ui_url
         self._namespace = namespace
         self._links = links
+        self._reply_codes = ReplyCodes(client) if links and client else None
         self._senders = self._build_senders(config, env)
         sensitive = self._sensitive_values(settings, env)
         self._sensitive = (
@@ -167,13 +176,16 @@ class Notifier:
             )
         return NotifyResult(deliveries=deliveries)
 
-    def _message(self, request: NotifyRequest, send: Send) -> Message:
+    def _message(self, request: NotifyRequest, send: Send, reply_code: int | None) -> Message:
         links = self._links if request.triggered_at else None
+        calling = links if send.channel is Channel.VOICE else None
         recipients = [
             Recipient(
                 id=r,
                 name=self._roster.responders[r].name,
                 links=links.for_recipient(request, r) if links else None,
+                reply_code=reply_code,
+                call_answer_url=calling.for_call(request, r) if calling else None,
             )
             for r in send.responders
         ]
@@ -189,7 +201,7 @@ class Notifier:
             recipients=recipients,
             web_ui_url=web_ui_url(self._ui_url, self._namespace, request.incident_id),
             idempotency_key=key,
-            step=PageStep.of(request),
+            step=PagedStep.of(request),
         )
         return Message(send=send, key=key, page=page)
 
@@ -201,7 +213,7 @@ class Notifier:
             return True, ""
         attempts, last_failure = 0, ""
         try:
-            message = self._message(request, send)
+            message = self._message(request, send, await self._reply_code(request, send, deadline))
             sender = self._senders[send.channel]
             async with asyncio.timeout_at(deadline):
                 async for attempt in AsyncRetrying(
@@ -231,6 +243,25 @@ class Notifier:
         delivered.add(message.key)
         activity.heartbeat(sorted(delivered))
         return True, "" if attempts == 1 else f"delivered on attempt {attempts}"
+
+    async def _reply_code(self, request: NotifyRequest, send: Send, deadline: float) -> int | None:
+        """An SMS's code in its reader's book; None where links are not set up, or when the book
+        cannot be reached in time (the SMS then carries its link only)."""
+        if self._reply_codes is None or send.channel is not Channel.SMS or request.triggered_at is None:
+            return None
+        [responder] = send.responders
+        now = asyncio.get_running_loop().time()
+        try:
+            async with asyncio.timeout_at(now + min(REPLY_CODE_SECONDS, (deadline - now) / 2)):
+                return await self._reply_codes.assign(responder, request, activity.info().task_queue)
+        except Exception as error:  # a page never waits on, or fails for, its reply code
+            structlog.get_logger().warning(
+                "sms without a reply code",
+                incident_id=request.incident_id,
+                responder=responder,
+                reason=self.redact(f"{type(error).__name__}: {error}"),
+            )
+            return None
 
     async def _keep_heartbeating(self, delivered: set[str]) -> None:
         """Tell Temporal this worker is alive, and what it has delivered, so a retry skips those."""

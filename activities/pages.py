@@ -3,6 +3,7 @@
 Every page carries the incident's report, severity, tier and deadline, the incident id, its
 Web UI link, the recipient's signed links to acknowledge, resolve and escalate (where links
 are set up) and the exact commands, so a responder woken at night can act from the page alone.
+Where links are set up an SMS also carries its reply code, and a call listens for a key.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ import jinja2
 import jinja2.sandbox
 from pydantic import BaseModel, ConfigDict
 
-from activities.action_links import LINK_ACTIONS, PageLinks, PageStep
+from activities.action_links import LINK_ACTIONS, PageLinks
 from escalation.channel_settings import ChannelSettings
 from escalation.config import Config, load_config
 from escalation.models import Incident, Severity
+from escalation.replies import PagedStep
 from escalation.reports import headline, report_lines, utc_text
 from escalation.state import Phase
 from escalation.text import mrkdwn, mrkdwn_code
@@ -42,6 +44,10 @@ class Recipient(BaseModel):
     name: str
     links: PageLinks | None = None
     """Their signed links to acknowledge, resolve and escalate (None where links are not set up)."""
+    reply_code: int | None = None
+    """On an SMS: the code their reply names this incident by ("1a" acknowledges)."""
+    call_answer_url: str | None = None
+    """On a call: where Twilio sends the key they press."""
 
 
 class Page(BaseModel):
@@ -63,7 +69,7 @@ class Page(BaseModel):
     acknowledge_command: str
     resolve_command: str
     idempotency_key: str
-    step: PageStep | None = None
+    step: PagedStep | None = None
     """The escalation and ladder step this page is for; None for a page without the escalation's
     opening time, which then offers no chat buttons."""
 
@@ -81,6 +87,11 @@ class Page(BaseModel):
         """The action links of a page to one person; a page to several carries each one's."""
         return self.recipients[0].links if len(self.recipients) == 1 else None
 
+    @property
+    def reply_code(self) -> int | None:
+        """An SMS page's reply code (None without one: links not set up, or the book unreachable)."""
+        return self.recipients[0].reply_code if len(self.recipients) == 1 else None
+
     @classmethod
     def build(
         cls,
@@ -95,7 +106,7 @@ class Page(BaseModel):
         recipients: list[Recipient],
         web_ui_url: str,
         idempotency_key: str,
-        step: PageStep | None = None,
+        step: PagedStep | None = None,
     ) -> Page:
         """A page to ``recipients``; with one recipient the commands name them with ``--as``."""
         who = recipients[0].id if len(recipients) == 1 else "YOUR-ID"
@@ -120,7 +131,7 @@ class Page(BaseModel):
 
 
 SAMPLE_LINKS = PageLinks(**{action: f"https://escalations.example/a/{action}" for action in LINK_ACTIONS})
-SAMPLE_STEP = PageStep(
+SAMPLE_STEP = PagedStep(
     incident_id="incident:sample:check",
     triggered_at=datetime(2026, 1, 1, tzinfo=UTC),
     round=0,
@@ -194,7 +205,15 @@ class PageTemplates:
         return list(dict.fromkeys(problems))
 
 
-def _sample_page(links: PageLinks | None, step: PageStep | None) -> Page:
+def _sample_page(links: PageLinks | None, step: PagedStep | None) -> Page:
+    """A page with links (and so an SMS reply code and a call's answer URL), or with none."""
+    recipient = Recipient(
+        id="sample",
+        name="Sample Responder",
+        links=links,
+        reply_code=1 if links else None,
+        call_answer_url="https://escalations.example/v1/twilio/voice/sample" if links else None,
+    )
     return Page.build(
         incident_id="incident:sample:check",
         incident=Incident(
@@ -205,7 +224,7 @@ def _sample_page(links: PageLinks | None, step: PageStep | None) -> Page:
         phase="primary",
         round=1,
         deadline=datetime(2026, 1, 1, tzinfo=UTC),
-        recipients=[Recipient(id="sample", name="Sample Responder", links=links)],
+        recipients=[recipient],
         web_ui_url="http://localhost:8233",
         idempotency_key="sample",
         step=step,

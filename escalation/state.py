@@ -15,6 +15,8 @@ from escalation.models import Channel, EscalationPolicy, Incident, Severity, Str
 
 NOTIFY_ACTIVITY = "notify"
 CLOSE_OUT_ACTIVITY = "close_out"
+STATUS_QUERY = "status"
+"""The escalation workflow's query for its state (a ``StatusView``)."""
 
 
 class Phase(StrEnum):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from urllib.parse import quote
-from xml.sax.saxutils import escape
 
 from escalation.models import is_control
 
@@ -62,6 +61,7 @@ def mrkdwn_code(text: str) -> str:
     return mrkdwn(text).replace("`", BACKTICK_LOOKALIKE)
 
 
-def xml_text(text: str) -> str:
-    """Character data for an XML 1.0 document: forbidden characters removed, markup escaped."""
-    return escape(_XML_INVALID.sub("", text))
+def xml_chars(text: str) -> str:
+    """Text an XML 1.0 document can hold: the characters it forbids removed. The XML writer
+    (TwiML's) escapes the markup."""
+    return _XML_INVALID.sub("", text)

@@ -20,16 +20,23 @@ from temporalio.client import (
     WithStartWorkflowOperation,
     WorkflowExecutionStatus,
     WorkflowHandle,
+    WorkflowQueryRejectedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.common import (
+    QueryRejectCondition,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from escalation.actions import Action, ActionRequest, named
 from escalation.config import Config, load_config, validation_problems
 from escalation.durations import format_duration
 from escalation.models import Incident, Severity, service_id
+from escalation.replies import Booked, reply_codes_id
 from escalation.reports import headline, report_markdown, web_ui_url
 from escalation.settings import Settings
 from escalation.state import (
@@ -44,6 +51,7 @@ from escalation.state import (
 from starter.connection import connect, connect_with_retry
 from workflows import visibility
 from workflows.escalation import EscalationWorkflow
+from workflows.reply_codes import ReplyCodesWorkflow
 
 CLOSING_WAIT = timedelta(seconds=30)
 T = TypeVar("T")
@@ -263,6 +271,20 @@ class Escalations:
             return await handle.query(EscalationWorkflow.status)
         except RPCError as error:
             raise await self._explain(incident_id, error) from None
+
+    async def reply_code(self, responder: str, code: int) -> Booked | None:
+        """The escalation ``code`` names in ``responder``'s SMS reply codes (None: no such code)."""
+        book = self._client.get_workflow_handle_for(ReplyCodesWorkflow.run, reply_codes_id(responder))
+        try:
+            return await book.query(
+                ReplyCodesWorkflow.lookup, code, reject_condition=QueryRejectCondition.NOT_OPEN
+            )
+        except WorkflowQueryRejectedError:
+            return None  # the book was ended by hand; the next SMS starts a fresh one
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                return None  # never paged by SMS here
+            raise
 
     async def list(
         self,

@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from escalation.reports import current_details
     from escalation.state import (
         CLOSE_OUT_ACTIVITY,
+        STATUS_QUERY,
         ActionResult,
         EscalationInput,
         EscalationRecord,
@@ -124,7 +125,7 @@ class EscalationWorkflow:
             current_details(self.status(), with_report=self._start.state is not None)
         )
 
-    @workflow.query
+    @workflow.query(name=STATUS_QUERY)
     def status(self) -> StatusView:
         return ladder.view(workflow.info().workflow_id, self._start, self._state)
 

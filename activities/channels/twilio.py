@@ -2,6 +2,8 @@
 
 Twilio has no idempotency key on its API: the key travels in an ``Idempotency-Key`` header for
 proxies that honour it, and the notifier's heartbeat keeps a retried page from sending twice.
+A call's TwiML is written by the ``twilio`` library, which escapes the incident's text; where
+the page has an answer URL the call listens for one key (``escalation.replies.VOICE_KEYS``).
 """
 
 from __future__ import annotations
@@ -9,11 +11,35 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
 from activities.channels.base import Message, post
 from activities.pages import PageTemplates
 from escalation.channel_settings import TwilioSettings
 from escalation.models import Channel, Roster
-from escalation.text import header_value, xml_text
+from escalation.replies import KEYPAD_PROMPT
+from escalation.text import header_value, xml_chars
+
+
+def keypad(prompt: str, answer_url: str) -> Gather:
+    """Say ``prompt`` and listen for one key, which Twilio POSTs to ``answer_url`` as ``Digits``."""
+    gather = Gather(num_digits=1, action=answer_url, method="POST")
+    gather.say(xml_chars(prompt))
+    return gather
+
+
+def call_twiml(spoken: str, answer_url: str | None) -> str:
+    """The page read out twice; with an answer URL each reading offers the keys, and a key
+    pressed during it interrupts the reading."""
+    response = VoiceResponse()
+    if answer_url is None:
+        response.say(xml_chars(spoken))
+        response.pause(length=1)
+        response.say(xml_chars(spoken))
+    else:
+        for _ in range(2):
+            response.append(keypad(f"{spoken} {KEYPAD_PROMPT}", answer_url))
+    return response.to_xml(xml_declaration=False)
 
 
 class TwilioSender:
@@ -40,10 +66,8 @@ class TwilioSender:
         form = {"To": phone, "From": self._settings.from_number}
         if self._channel is Channel.SMS:
             return form | {"Body": self._templates.render("sms", message.page)}
-        spoken = xml_text(self._templates.render("voice", message.page))
-        return form | {
-            "Twiml": f'<Response><Say>{spoken}</Say><Pause length="1"/><Say>{spoken}</Say></Response>'
-        }
+        spoken = self._templates.render("voice", message.page)
+        return form | {"Twiml": call_twiml(spoken, message.page.recipients[0].call_answer_url)}
 
     async def send(self, message: Message) -> None:
         resource = "Messages" if self._channel is Channel.SMS else "Calls"

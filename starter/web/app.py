@@ -47,6 +47,7 @@ from starter.web.door import (
 from starter.web.links import link_routes
 from starter.web.slack_actions import slack_routes
 from starter.web.tokens import TokenError, responder_of
+from starter.web.twilio_webhooks import twilio_routes
 
 
 def _invalid_event(errors: list[str]) -> HTTPProblem:
@@ -320,6 +321,7 @@ def create_app(
     _responder_routes(app)
     link_routes(app)
     slack_routes(app)
+    twilio_routes(app)
     _health_routes(app)
     _error_handlers(app)
     return app

@@ -25,11 +25,11 @@ from fastapi import BackgroundTasks, FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from slack_sdk.signature import SignatureVerifier
 
-from activities.action_links import PageStep
 from escalation.actions import BY_NAME
 from escalation.channel_settings import is_loopback
 from escalation.config import CHANNELS_FILE
 from escalation.models import Roster
+from escalation.replies import PagedStep
 from escalation.state import ActionResult, Via
 from escalation.text import mrkdwn
 from starter.api import EscalationError, RefusedError, UnknownIncidentError
@@ -151,9 +151,9 @@ def parse_payload(body: bytes) -> BlockActions:
         raise detail(400, "; ".join(problems)) from None
 
 
-def _step(action: SlackAction) -> PageStep:
+def _step(action: SlackAction) -> PagedStep:
     try:
-        return PageStep.model_validate_json(action.value)
+        return PagedStep.model_validate_json(action.value)
     except ValidationError:
         raise detail(
             400,
@@ -196,7 +196,7 @@ def done_line(action: str, result: ActionResult, who: str, roster: Roster, now: 
     return f"acknowledged by {name} ({mrkdwn(result.tier_name)}) at {at}"
 
 
-async def _act(door: Door, step: PageStep, action: str, fields: dict[str, object]) -> ActionResult:
+async def _act(door: Door, step: PagedStep, action: str, fields: dict[str, object]) -> ActionResult:
     """Apply the action if the message's escalation and step still call for it; Ephemeral otherwise."""
     try:
         escalations = await door.escalations()

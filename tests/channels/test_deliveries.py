@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import xml.etree.ElementTree as ElementTree
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,10 +16,11 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.action_links import ActionLinks, LinkClaims, PageStep, read_link
+from activities.action_links import ActionLinks, LinkClaims, read_link
 from activities.notify import REDACTED, Notifier
 from escalation.config import load_config
 from escalation.models import Channel, Severity
+from escalation.replies import PagedStep
 from escalation.state import Delivery, NotifyRequest, Phase
 from tests.receivers import (
     SECRET_SLACK_PATH,
@@ -228,8 +230,8 @@ async def test_slack_gets_one_block_kit_message_per_room_mentioning_each_target(
     assert {"type": "mrkdwn", "text": "*Impact*\ncheckout failing"} in blocks[2]["fields"]
     assert "escalate ack incident:payments:db-down --as YOUR-ID" in blocks[3]["text"]["text"]
     acknowledge, escalate, *resolves, web_ui = blocks[4]["elements"]
-    step = PageStep.model_validate_json(acknowledge["value"])
-    assert step == PageStep.of(request(["ana"], None)) and escalate["value"] == acknowledge["value"]
+    step = PagedStep.model_validate_json(acknowledge["value"])
+    assert step == PagedStep.of(request(["ana"], None)) and escalate["value"] == acknowledge["value"]
     assert [(b["text"]["text"], link_claims(b["url"]).responder) for b in resolves] == [
         ("Resolve as Ana Frontline", "ana"), ("Resolve as Ben Frontline", "ben")
     ]  # fmt: skip
@@ -250,9 +252,31 @@ async def test_sms_and_voice_speak_twilios_api(receivers: Receivers, tmp_path: P
     assert (link_claims(url).action, link_claims(url).responder) == ("acknowledge", "ana")
     [call] = receivers.twilio.calls
     assert call["To"] == "+15550100101"
-    assert call["Twiml"].startswith("<Response><Say>This is an escalation page. Severity SEV2 incident")
+    gathers = ElementTree.fromstring(call["Twiml"]).findall("Gather")
+    assert len(gathers) == 2, "read twice, each time listening for a key"
+    for gather in gathers:
+        assert (gather.get("numDigits"), gather.get("method")) == ("1", "POST")
+        said = gather.findtext("Say", "")
+        assert said.startswith("This is an escalation page. Severity SEV2 incident")
+        assert said.endswith("Press 4 to acknowledge, or 5 to escalate.")
+    answer = gathers[0].get("action", "")
+    assert answer.startswith(f"{PUBLIC}/v1/twilio/voice/")
+    claims = read_link(answer.removeprefix(f"{PUBLIC}/v1/twilio/voice/"), LINK_SECRET)
+    assert (claims.action, claims.responder, claims.triggered_at) == ("voice", "ana", TRIGGERED_AT)
     keys = {key for _, key in receivers.faults.requests}
     assert keys == {f"{STEP_KEY}/sms/ana", f"{STEP_KEY}/voice/ana"}
+
+
+async def test_without_links_a_call_reads_the_page_twice_and_listens_for_nothing(
+    receivers: Receivers, tmp_path: Path
+) -> None:
+    n = notifier(receivers.config_dir(tmp_path), links=False)
+    [delivery] = await notify(n, request(["ana"], [Channel.VOICE]))
+    assert delivery.delivered
+    [call] = receivers.twilio.calls
+    twiml = ElementTree.fromstring(call["Twiml"])
+    assert [element.tag for element in twiml] == ["Say", "Pause", "Say"]
+    assert twiml.findtext("Say", "").startswith("This is an escalation page.")
 
 
 async def test_a_provider_refusal_is_not_retried_and_its_message_quoting_the_number_is_not_kept(

@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 from hypothesis.provisional import urls
 from pydantic import ValidationError
 
-from activities.action_links import PageStep
 from activities.notify import Notifier
 from escalation.models import Channel, Incident, Severity
+from escalation.replies import PagedStep
 from escalation.state import NotifyRequest, Phase
+from escalation.text import xml_chars
 from tests.channels.test_deliveries import notifier, notify
 from tests.receivers import Receivers
 
@@ -91,7 +92,7 @@ async def test_every_channel_pages_for_any_incident_the_validators_accept(
     assert webhook.content["incident"] == hostile.model_dump(mode="json")
     assert "<" not in caught["slack"].content["text"], "incident text makes no Slack mentions or links"
     [actions] = [block for block in caught["slack"].content["blocks"] if block["type"] == "actions"]
-    assert PageStep.model_validate_json(actions["elements"][0]["value"]) == PageStep.of(req), (
+    assert PagedStep.model_validate_json(actions["elements"][0]["value"]) == PagedStep.of(req), (
         "the buttons name the escalation, whatever its dedup key"
     )
     header_keys = {unquote(header) for _, header in receivers.faults.requests}
@@ -100,7 +101,9 @@ async def test_every_channel_pages_for_any_incident_the_validators_accept(
                             (Channel.SMS, "ana"), (Channel.VOICE, "ana")]}  # fmt: skip
     [sms], [call] = receivers.twilio.messages, receivers.twilio.calls
     assert hostile.title in sms["Body"]
-    assert ElementTree.fromstring(call["Twiml"]).tag == "Response"
+    twiml = ElementTree.fromstring(call["Twiml"])
+    assert [element.tag for element in twiml] == ["Gather", "Gather"], "the call listens for a key"
+    assert squeezed(xml_chars(hostile.title)) in squeezed(twiml.findtext("Gather/Say", ""))
 
 
 @pytest.mark.parametrize("separator", ["\n", "\u2028", "\x0b", "\x0c"])
@@ -117,4 +120,4 @@ async def test_a_title_with_line_breaks_still_pages_by_email_and_voice(
         "still a multi-line body"
     )
     [call] = receivers.twilio.calls
-    assert "Disk full on db-1" in ElementTree.fromstring(call["Twiml"]).findtext("Say", "")
+    assert "Disk full on db-1" in ElementTree.fromstring(call["Twiml"]).findtext("Gather/Say", "")

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import sys
 import tempfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from temporalio import activity
@@ -26,13 +26,15 @@ from activities.records import RecordStore
 from escalation.actions import AcknowledgeRequest, EscalateRequest, NoteRequest, ResolveRequest
 from escalation.config import load_config
 from escalation.models import Channel, Severity
+from escalation.replies import Assignment, PagedIncident, ReplyCodesInput, reply_codes_id
 from escalation.settings import Settings
-from escalation.state import NOTIFY_ACTIVITY, Delivery, NotifyRequest, NotifyResult
+from escalation.state import NOTIFY_ACTIVITY, Delivery, NotifyRequest, NotifyResult, Phase
 from starter.api import Escalations
 from starter.connection import ensure_search_attributes
 from tests.support import EXAMPLE_CONFIG, binary, incident, policy, start_input
 from worker import build_worker
 from workflows.escalation import EscalationWorkflow
+from workflows.reply_codes import ReplyCodesWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 QUEUE = "replay-capture"
@@ -142,6 +144,21 @@ async def _escalate_now_during_a_slow_page(env: WorkflowEnvironment, client: Cli
     return handle
 
 
+async def _reply_codes_until_continue_as_new(env: WorkflowEnvironment, client: Client) -> WorkflowHandle:
+    """A responder's book given codes, freeing some, until its history asks for a fresh run."""
+    handle = await client.start_workflow(ReplyCodesWorkflow.run, ReplyCodesInput(history_limit=60),
+                                         id=reply_codes_id("replay-ana"), task_queue=QUEUE)  # fmt: skip
+    opened = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+    for n in range(20):
+        closed = (
+            [PagedIncident(incident_id=f"incident:replay:{n - 2}", triggered_at=opened)] if n % 4 == 3 else []
+        )
+        page = Assignment(incident_id=f"incident:replay:{n}", triggered_at=opened, round=0,
+                          tier_name="frontline", phase=Phase.PRIMARY, closed=closed)  # fmt: skip
+        await handle.execute_update(ReplyCodesWorkflow.assign, page)
+    return client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
+
+
 SCENARIOS = {
     "climb_exhaust_ack_resolve": _climb_exhaust_ack_resolve,
     "resolve_deadline_then_signals": _resolve_deadline_then_signals,
@@ -149,6 +166,7 @@ SCENARIOS = {
     "notes_until_continue_as_new": _notes_until_continue_as_new,
     "channels_partly_down_then_resolve": _channels_partly_down_then_resolve,
     "escalate_now_during_a_slow_page": _escalate_now_during_a_slow_page,
+    "reply_codes_until_continue_as_new": _reply_codes_until_continue_as_new,
 }
 
 

@@ -10,6 +10,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from workflows.escalation import EscalationWorkflow
+from workflows.reply_codes import ReplyCodesWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -21,5 +22,7 @@ def test_histories_are_saved() -> None:
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
 async def test_history_replays_without_nondeterminism(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    replayer = Replayer(workflows=[EscalationWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=[EscalationWorkflow, ReplyCodesWorkflow], data_converter=pydantic_data_converter
+    )
     await replayer.replay_workflow(history)

@@ -7,10 +7,11 @@ from urllib.parse import unquote
 
 from standardwebhooks.webhooks import Webhook
 
-from activities.action_links import LINK_ACTIONS, PageLinks, PageStep
+from activities.action_links import LINK_ACTIONS, PageLinks
 from activities.channels.webhook import webhook_id
 from activities.pages import Page, PageTemplates, Recipient
 from escalation.models import Severity
+from escalation.replies import PagedStep
 from escalation.reports import web_ui_url
 from escalation.state import Phase
 from starter.inbox import verify
@@ -99,7 +100,7 @@ def test_slack_message_lists_the_incidents_links_only_when_there_are_some() -> N
     assert link_sections(["https://grafana.example.com/d/x"]) == ["*Links*\nhttps://grafana.example.com/d/x"]
 
 
-STEP = PageStep(incident_id="incident:payments:db-down", triggered_at=datetime(2026, 11, 25, 3, tzinfo=UTC),
+STEP = PagedStep(incident_id="incident:payments:db-down", triggered_at=datetime(2026, 11, 25, 3, tzinfo=UTC),
                 round=1, tier_name="supervisor", phase=Phase.BACKUP)  # fmt: skip
 
 
@@ -123,9 +124,9 @@ def test_a_slack_page_acts_from_its_buttons_and_resolves_through_the_recipients_
         "escalation:escalate",
     )
     assert (
-        PageStep.model_validate_json(acknowledge["value"])
+        PagedStep.model_validate_json(acknowledge["value"])
         == STEP
-        == PageStep.model_validate_json(escalate["value"])
+        == PagedStep.model_validate_json(escalate["value"])
     )
     assert escalate["confirm"]["confirm"]["text"] == "Escalate"
     assert (resolve["text"]["text"], resolve["url"]) == (
@@ -155,13 +156,13 @@ def test_a_room_message_offers_a_resolve_link_per_recipient_with_links_at_most_t
 
 def test_slack_button_values_and_labels_stay_within_slacks_limits() -> None:
     worst_key = '\\"' * 100  # 200 characters, each escaped in JSON
-    longest = PageStep(incident_id=f"incident:{'s' * 63}:{worst_key}", triggered_at=STEP.triggered_at,
+    longest = PagedStep(incident_id=f"incident:{'s' * 63}:{worst_key}", triggered_at=STEP.triggered_at,
                        round=99, tier_name="t" * 63, phase=Phase.BACKUP)  # fmt: skip
     named = [Recipient(id=f"r{n}", name="N" * 300, links=links_for("r")) for n in range(2)]
     long_page = page(recipients=2).model_copy(update={"step": longest, "recipients": named})
     buttons = slack_buttons(long_page)
     assert all(len(str(b.get("value", ""))) <= 2000 for b in buttons)
-    assert PageStep.model_validate_json(buttons[0]["value"]) == longest
+    assert PagedStep.model_validate_json(buttons[0]["value"]) == longest
     assert all(len(b["text"]["text"]) <= 75 for b in buttons)
     just_over = page(title="word " * 27 + "end")  # Jinja's truncate would let 5 characters over pass
     assert len(just_over.headline) == 153

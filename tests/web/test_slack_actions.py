@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from slack_sdk.signature import SignatureVerifier
 from temporalio.testing import WorkflowEnvironment
 
-from activities.action_links import PageLinks, PageStep
+from activities.action_links import PageLinks
 from activities.pages import Page, PageTemplates, Recipient
+from escalation.replies import PagedStep
 from escalation.settings import Settings
 from escalation.state import StatusView
 from starter.api import Escalations
@@ -66,7 +67,7 @@ def message(view: StatusView, **step: object) -> dict[str, Any]:
         recipients=[Recipient(id="ana", name="Ana Frontline",
                               links=PageLinks(acknowledge="https://x/a", resolve=RESOLVE_LINK, escalate="https://x/e"))],
         web_ui_url="http://ui.test/x", idempotency_key="k",
-        step=PageStep(incident_id=view.incident_id, triggered_at=view.triggered_at, round=view.round,
+        step=PagedStep(incident_id=view.incident_id, triggered_at=view.triggered_at, round=view.round,
                       tier_name=view.tier_name, phase=view.phase).model_copy(update=step),
     )  # fmt: skip
     return TEMPLATES.slack_message(page, mentions=f"<@{ANA}>")
@@ -334,7 +335,7 @@ async def test_without_the_signing_secret_in_the_environment_the_route_is_503(tm
 
 
 async def test_temporal_out_of_reach_is_an_ephemeral_try_again(tmp_path: Path) -> None:
-    step = PageStep(incident_id="incident:payments:db-down", triggered_at=datetime(2026, 1, 1, tzinfo=UTC),
+    step = PagedStep(incident_id="incident:payments:db-down", triggered_at=datetime(2026, 1, 1, tzinfo=UTC),
                     round=0, tier_name="frontline", phase="primary")  # fmt: skip
     button = {"type": "button", "action_id": "escalation:acknowledge", "value": step.model_dump_json(),
               "text": {"type": "plain_text", "text": "Ack"}}  # fmt: skip

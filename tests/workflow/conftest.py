@@ -14,6 +14,7 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from activities.action_links import ActionLinks
 from activities.notify import Notifier
 from activities.records import RecordStore
 from escalation.config import Config, load_config
@@ -84,13 +85,17 @@ def notified(view: StatusView) -> list[list[str]]:
 
 @asynccontextmanager
 async def running_ladder(
-    env: WorkflowEnvironment, config: Config, tmp_path: Path, worker_env: Mapping[str, str] | None = None
+    env: WorkflowEnvironment,
+    config: Config,
+    tmp_path: Path,
+    worker_env: Mapping[str, str] | None = None,
+    links: ActionLinks | None = None,
 ) -> AsyncIterator[Ladder]:
     """A worker on its own task queue with ``config``; open escalations are ended afterwards."""
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
     store = RecordStore(tmp_path / f"records-{task_queue}.db")
     api = Escalations(env.client, Settings(task_queue=task_queue), config)
-    async with build_worker(env.client, task_queue, config, store, env=worker_env):
+    async with build_worker(env.client, task_queue, config, store, env=worker_env, links=links):
         ladder = Ladder(env, env.client, task_queue, store, api)
         yield ladder
         await ladder.terminate_open()
