@@ -187,7 +187,7 @@ def _act(action: Action) -> Callable[[argparse.Namespace, Settings], Coroutine[A
         api = _api_client()
         if api is not None:
             args.responder = _acting_as(api, args.responder)
-        fields = {name: getattr(args, name) for name in action.request.model_fields}
+        fields = {name: getattr(args, name) for name in ("responder", *action.inputs)}
         request = action.request.model_validate({k: v for k, v in fields.items() if v is not None})
         side = api or await Escalations.connect(settings)
         _say(action.outcome(await side.act(args.incident_id, action, request), request))
