@@ -35,6 +35,7 @@ from starter.api import (
     UnknownIncidentError,
     incident_id_of,
 )
+from starter.web.access_log import hide_tokens_in_access_log
 from starter.web.door import (
     Door,
     DoorDep,
@@ -317,6 +318,7 @@ def create_app(
         title="Escalations", summary=__doc__.splitlines()[0] if __doc__ else None, lifespan=connect_early
     )
     app.state.door = door
+    hide_tokens_in_access_log()
     _ingest_routes(app)
     _responder_routes(app)
     link_routes(app)

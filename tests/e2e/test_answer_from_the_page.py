@@ -60,6 +60,7 @@ def test_acknowledge_from_the_link_in_the_caught_email_in_a_real_browser(tmp_pat
             browser.close()
 
         status = product.cli_json("status", opened["incident_id"])
+        logged = product.output.read_text()
     finally:
         assert product.stop() == 0
         inbox.terminate()
@@ -70,3 +71,5 @@ def test_acknowledge_from_the_link_in_the_caught_email_in_a_real_browser(tmp_pat
     assert status["status"] == "acknowledged" and status["acknowledged_by"] == "ana"
     [acknowledged] = [event for event in status["timeline"] if event["kind"] == "acknowledged"]
     assert acknowledged["via"] == "link" and acknowledged["actor"] == "ana"
+    assert '"POST /a/[token] HTTP/1.1" 200' in logged, "the API's access log shows the request..."
+    assert link.removeprefix(f"{product.api_url}/a/") not in logged, "...but never the link's token"
