@@ -12,7 +12,6 @@ with C in flight: PagerDuty Events v2 bodies over HTTP, or ``Escalations.trigger
 from __future__ import annotations
 
 import asyncio
-import math
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -25,6 +24,7 @@ from bench.sides import EscalationSide
 from bench.support import (
     INTEGRATION_KEY,
     CpuMeter,
+    Spent,
     free_port,
     in_flight,
     running_bench,
@@ -54,25 +54,21 @@ class Route:
     name: str
     send: Callable[[str], Awaitable[object]]
     latencies: Latencies = field(default_factory=Latencies)
-    seconds: float = 0.0
+    spent: Spent = field(default_factory=Spent)
     count: int = 0
-    cpu: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PROCESSES, 0.0))
 
     @property
     def per_second(self) -> float:
-        return self.count / self.seconds if self.seconds else math.nan
+        return self.count / self.spent.seconds
 
-    async def run(
-        self, count: int, concurrency: int, meters: dict[str, CpuMeter], counted: bool = True
-    ) -> None:
-        latencies = self.latencies if counted else Latencies()
-        seconds = await in_flight(
-            count, concurrency, lambda _: latencies.timed("trigger", self.send(uuid.uuid4().hex))
-        )
-        if counted:
-            self.seconds, self.count = self.seconds + seconds, self.count + count
-            for name, meter in meters.items():
-                self.cpu[name] += meter.seconds()
+    async def run(self, count: int, concurrency: int, meters: dict[str, CpuMeter]) -> None:
+        """``count`` events with new dedup keys, added to the route's totals."""
+
+        async def trigger(_: int) -> None:
+            await self.latencies.timed("trigger", self.send(uuid.uuid4().hex))
+
+        self.spent.add(await in_flight(count, concurrency, trigger), meters)
+        self.count += count
 
 
 def figures(http: Route, direct: Route) -> str:
@@ -81,7 +77,7 @@ def figures(http: Route, direct: Route) -> str:
             route.name,
             f"{route.per_second:.1f}",
             route.latencies.p50_p99("trigger"),
-            " / ".join(f"{route.cpu[name] / route.count * 1000:.0f}" for name in PROCESSES),
+            " / ".join(f"{route.spent.cpu_ms(name, route.count):.0f}" for name in PROCESSES),
         ]
         for route in (http, direct)
     ]
@@ -116,8 +112,8 @@ async def main() -> None:
                 Route("HTTP POST /v2/enqueue", enqueue(http)),
                 Route("Python API trigger", EscalationSide(bench.escalations(client), client).trigger),
             ]
-            for route in routes:
-                await route.run(args.warmup, args.concurrency, {}, counted=False)
+            for route in routes:  # the first requests pay for connections and imports: not counted
+                await Route(route.name, route.send).run(args.warmup, args.concurrency, {})
             for round_number in range(args.rounds):
                 for route in routes if round_number % 2 == 0 else reversed(routes):
                     meters = bench.meters(worker=workers, api=list(api.values()))

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import uuid
 from dataclasses import dataclass, field
 
@@ -26,7 +25,7 @@ from temporalio.client import Client
 
 from bench.report import Latencies, options, percentile, publish, ratio, table
 from bench.sides import EscalationSide, FloorSide, Side
-from bench.support import Bench, CpuMeter, in_flight, running_bench
+from bench.support import Bench, CpuMeter, Spent, in_flight, running_bench
 from starter.connection import connect
 
 BACKLOG_EVERY_SECONDS = 0.5
@@ -50,19 +49,18 @@ class Totals:
     """One side's lifecycles over every round: times, CPU per process, the largest backlog."""
 
     latencies: Latencies = field(default_factory=Latencies)
-    seconds: float = 0.0
+    spent: Spent = field(default_factory=Spent)
     count: int = 0
     rates: list[float] = field(default_factory=list)
-    cpu: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PROCESSES, 0.0))
     backlog: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     backlog_age: float = 0.0
 
     @property
     def per_second(self) -> float:
-        return self.count / self.seconds if self.seconds else math.nan
+        return self.count / self.spent.seconds
 
     def cpu_ms(self, process: str) -> float:
-        return self.cpu[process] / self.count * 1000
+        return self.spent.cpu_ms(process, self.count)
 
 
 async def watch_backlog(client: Client, queue: str, totals: Totals) -> None:
@@ -91,9 +89,7 @@ async def run_round(
         seconds = await in_flight(count, concurrency, lambda _: lifecycle(side, totals.latencies))
     finally:
         watcher.cancel()
-    for name, meter in meters.items():
-        totals.cpu[name] += meter.seconds()
-    totals.seconds += seconds
+    totals.spent.add(seconds, meters)
     totals.count += count
     totals.rates.append(count / seconds)
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from bench.report import Latencies, options, p50_p99, percentile, publish, ratio, table
 from bench.sides import Deadline, EscalationSide, FloorSide, Side
-from bench.support import Bench, in_flight, memory_mb, paced, running_bench
+from bench.support import Bench, Spent, in_flight, memory_mb, paced, running_bench
 from starter.connection import connect
 
 DUE_GAP_SECONDS = 5
@@ -63,20 +63,16 @@ class Figures:
     """What one side measured."""
 
     name: str
-    open_seconds: float = 0.0
     opened: list[str] = field(default_factory=list)
+    opening: Spent = field(default_factory=Spent)
+    acknowledging: Spent = field(default_factory=Spent)
     latencies: Latencies = field(default_factory=Latencies)
-    open_cores: dict[str, float] = field(default_factory=dict)
     rss_after_open: float = 0.0
     peak_rss: float = 0.0
     rounds: list[LagRound] = field(default_factory=list)
-    ack_seconds: float = 0.0
 
     def best_rate(self) -> float | None:
         return max((r.rate for r in self.rounds if r.steady), default=None)
-
-    def best_rate_or_nan(self) -> float:
-        return self.best_rate() or math.nan
 
     def next_rate(self, first: float, limit: int) -> float | None:
         """Double while lag holds, then halve the gap between the best rate and the first that failed."""
@@ -93,21 +89,27 @@ class Figures:
         return (good + bad) / 2 if bad / good > 1.2 else None
 
 
-async def alternating(
-    sides: list[Side], count: int, chunks: int, concurrency: int, job: Callable[[Side, int], Awaitable[None]]
-) -> dict[str, float]:
-    """``job(side, i)`` for i < ``count`` on every side, in ``chunks`` alternating between the sides
-    (so neither meets a fuller server than the other); the seconds each side took."""
-    seconds = dict.fromkeys((side.kind for side in sides), 0.0)
-    size = math.ceil(count / chunks)
-    for first in range(0, count, size):
-        for side in sides:
-            n = min(size, count - first)
-            seconds[side.kind] += await in_flight(n, concurrency, lambda i, s=side, f=first: job(s, f + i))
-    return seconds
-
-
 Workers = dict[str, list[subprocess.Popen[bytes]]]
+
+
+async def alternating(
+    bench: Bench,
+    sides: list[Side],
+    workers: Workers,
+    args: Args,
+    job: Callable[[Side, int], Awaitable[None]],
+) -> dict[str, Spent]:
+    """``job(side, i)`` for i < N on every side, C in flight, in chunks alternating between the sides
+    (so neither meets a fuller server than the other); the time and CPU each side spent."""
+    spent = {side.kind: Spent() for side in sides}
+    size = math.ceil(args.open / args.chunks)
+    for first in range(0, args.open, size):
+        for side in sides:
+            meters = bench.meters(worker=workers[side.kind])
+            n = min(size, args.open - first)
+            seconds = await in_flight(n, args.concurrency, lambda i, s=side, f=first: job(s, f + i))
+            spent[side.kind].add(seconds, meters)
+    return spent
 
 
 async def open_many(
@@ -117,13 +119,10 @@ async def open_many(
         mine = figures[side.kind]
         mine.opened.append(await mine.latencies.timed("trigger", side.trigger(uuid.uuid4().hex)))
 
-    meters = {side.kind: bench.meters(worker=workers[side.kind]) for side in sides}
-    seconds = await alternating(sides, args.open, args.chunks, args.concurrency, trigger)
+    spent = await alternating(bench, sides, workers, args, trigger)
     for side in sides:
-        mine = figures[side.kind]
-        mine.open_seconds = seconds[side.kind]
-        mine.open_cores = {name: meter.cores() for name, meter in meters[side.kind].items()}
-        mine.rss_after_open = memory_mb(workers[side.kind][0].pid)
+        figures[side.kind].opening = spent[side.kind]
+        figures[side.kind].rss_after_open = memory_mb(workers[side.kind][0].pid)
 
 
 async def lag_round(bench: Bench, side: Side, rate: float, args: Args, workers: Workers) -> LagRound:
@@ -180,15 +179,15 @@ async def search(
 
 
 async def acknowledge_all(
-    sides: list[Side], workers: Workers, figures: dict[str, Figures], args: Args
+    bench: Bench, sides: list[Side], workers: Workers, figures: dict[str, Figures], args: Args
 ) -> None:
     async def acknowledge(side: Side, index: int) -> None:
         mine = figures[side.kind]
         await mine.latencies.timed("acknowledge", side.acknowledge(mine.opened[index]))
 
-    seconds = await alternating(sides, args.open, args.chunks, args.concurrency, acknowledge)
+    spent = await alternating(bench, sides, workers, args, acknowledge)
     for side in sides:
-        figures[side.kind].ack_seconds = seconds[side.kind]
+        figures[side.kind].acknowledging = spent[side.kind]
         figures[side.kind].peak_rss = memory_mb(workers[side.kind][0].pid, "VmHWM")
 
 
@@ -200,40 +199,36 @@ def summary(ours: Figures, floor: Figures, args: Args) -> str:
     ) -> list[str]:
         return [label, show(ours), show(floor), ratio(value(ours), value(floor)) if value else ""]
 
-    def cores(f: Figures) -> str:
-        return " / ".join(f"{f.open_cores[name]:.2f}" for name in ("worker", "server", "client"))
+    def cores(spent: Callable[[Figures], Spent]) -> Callable[[Figures], str]:
+        return lambda f: " / ".join(f"{spent(f).cores(name):.2f}" for name in ("worker", "server", "client"))
 
     def first_round(f: Figures) -> str:
         first = f.rounds[0]
-        return f"{p50_p99(first.lags)} at {first.rate:g}/s" + (
-            f", {first.missing} not paged" if first.missing else ""
-        )
+        missing = f", {first.missing} not paged" if first.missing else ""
+        return f"{p50_p99(first.lags)} at {first.rate:g}/s{missing}"
 
     def best(f: Figures) -> str:
-        tried = ", ".join(f"{r.rate:g}" for r in f.rounds)
-        best = f.best_rate()
-        return f"{'none' if best is None else f'{best:g}/s'} (tried {tried})"
+        rate, tried = f.best_rate(), ", ".join(f"{r.rate:g}" for r in f.rounds)
+        return f"{'none' if rate is None else f'{rate:g}/s'} (tried {tried})"
 
     return table(
         ["", "escalation", "bare workflow", "escalation / bare"],
         [
-            row(f"{n} triggers took", lambda f: f"{f.open_seconds:.1f} s", lambda f: f.open_seconds),
-            row("triggers per second", lambda f: f"{n / f.open_seconds:.1f}", lambda f: n / f.open_seconds),
+            row(f"{n} triggers took", lambda f: f"{f.opening.seconds:.1f} s ({n / f.opening.seconds:.1f}/s)",
+                lambda f: f.opening.seconds),
             row("trigger p50 / p99", lambda f: p50_p99(f.latencies.samples["trigger"])),
-            row("worker RSS after opening / peak", lambda f: f"{f.rss_after_open:.0f} / {f.peak_rss:.0f} MB"),
-            row("cores used while opening: worker / server / client", cores),
+            row("cores used while opening: worker / server / client", cores(lambda f: f.opening)),
+            row("worker RSS after opening / peak", lambda f: f"{f.rss_after_open:.0f} / {f.peak_rss:.0f} MB",
+                lambda f: f.peak_rss),
             row("timer lag p50 / p99", first_round),
-            row(
-                f"highest deadlines/s with lag p99 < {LAG_TARGET_SECONDS:g} s", best, Figures.best_rate_or_nan
-            ),
+            row(f"highest deadlines/s with lag p99 < {LAG_TARGET_SECONDS:g} s", best,
+                lambda f: f.best_rate() or math.nan),
             row(f"acknowledging all {n}: p50 / p99", lambda f: p50_p99(f.latencies.samples["acknowledge"])),
-            row(
-                "acknowledgements per second",
-                lambda f: f"{n / f.ack_seconds:.1f}",
-                lambda f: n / f.ack_seconds,
-            ),
+            row("acknowledgements per second", lambda f: f"{n / f.acknowledging.seconds:.1f}",
+                lambda f: n / f.acknowledging.seconds),
+            row("cores used while acknowledging: worker / server / client", cores(lambda f: f.acknowledging)),
         ],
-    )
+    )  # fmt: skip
 
 
 def rounds(figures: dict[str, Figures]) -> str:
@@ -288,7 +283,7 @@ async def main() -> None:
         figures = {side.kind: Figures(side.name) for side in sides}
         await open_many(bench, sides, workers, figures, args)
         await search(bench, sides, workers, figures, args)
-        await acknowledge_all(sides, workers, figures, args)
+        await acknowledge_all(bench, sides, workers, figures, args)
     text = (
         f"{summary(figures['escalation'], figures['floor'], args)}\n\n"
         f"Timer-lag rounds, each {args.window} s of deadlines:\n\n{rounds(figures)}"

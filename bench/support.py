@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -126,6 +127,26 @@ class CpuMeter:
 
     def cores(self) -> float:
         return self.seconds() / (time.monotonic() - self.started)
+
+
+@dataclass
+class Spent:
+    """Wall-clock seconds and CPU seconds per process group, added up over the measured stretches."""
+
+    seconds: float = 0.0
+    cpu: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+    def add(self, seconds: float, meters: dict[str, CpuMeter]) -> None:
+        self.seconds += seconds
+        for name, meter in meters.items():
+            self.cpu[name] += meter.seconds()
+
+    def cores(self, name: str) -> float:
+        return self.cpu[name] / self.seconds
+
+    def cpu_ms(self, name: str, count: int) -> float:
+        """CPU milliseconds of the group per unit of work."""
+        return self.cpu[name] / count * 1000
 
 
 @dataclass
@@ -252,9 +273,9 @@ async def in_flight(count: int, concurrency: int, job: Callable[[int], Awaitable
     return time.perf_counter() - started
 
 
-async def paced(count: int, rate: float, job: Callable[[int], Awaitable[object]]) -> float:
-    """Start ``job(i)`` at ``i / rate`` seconds, whether or not earlier ones finished; the seconds
-    until all finished."""
+async def paced(count: int, rate: float, job: Callable[[int], Awaitable[object]]) -> None:
+    """Start ``job(i)`` at ``i / rate`` seconds, whether or not earlier ones finished; return once all
+    finished."""
     started = time.perf_counter()
 
     async def at(index: int) -> None:
@@ -262,4 +283,3 @@ async def paced(count: int, rate: float, job: Callable[[int], Awaitable[object]]
         await job(index)
 
     await asyncio.gather(*(at(i) for i in range(count)))
-    return time.perf_counter() - started
