@@ -62,6 +62,15 @@ class Totals:
     def cpu_ms(self, process: str) -> float:
         return self.spent.cpu_ms(process, self.count)
 
+    def row(self, name: str) -> list[str]:
+        return [
+            name,
+            f"{self.per_second:.1f} ({min(self.rates):.1f}-{max(self.rates):.1f})",
+            *(self.latencies.p50_p99(step) for step in STEPS),
+            " / ".join(f"{self.cpu_ms(process):.0f}" for process in PROCESSES),
+            f"{self.backlog['workflow']} / {self.backlog['activity']} ({self.backlog_age:.1f} s)",
+        ]
+
 
 async def watch_backlog(client: Client, queue: str, totals: Totals) -> None:
     """Keep the largest backlog (and its age) of the workflow and activity task queues."""
@@ -98,7 +107,7 @@ async def compare(bench: Bench, workers: int, args: argparse.Namespace, sides: l
     """Warm both sides up (first workflow tasks pay for imports and the sandbox: not counted), run the
     alternating rounds, and return the table."""
     started = bench.start_workers(workers)
-    totals = {side.name: Totals() for side in sides}
+    totals = {side.kind: Totals() for side in sides}
     try:
         for side in sides:
             await run_round(
@@ -107,24 +116,16 @@ async def compare(bench: Bench, workers: int, args: argparse.Namespace, sides: l
         for round_number in range(args.rounds):
             for side in sides if round_number % 2 == 0 else reversed(sides):
                 meters = bench.meters(worker=started[side.kind])
-                await run_round(side, args.lifecycles, args.concurrency, meters, totals[side.name])
+                await run_round(side, args.lifecycles, args.concurrency, meters, totals[side.kind])
     finally:
         bench.stop([worker for processes in started.values() for worker in processes])
-    return figures(workers, totals)
+    return figures(workers, sides, totals)
 
 
-def figures(workers: int, totals: dict[str, Totals]) -> str:
-    rows = [
-        [
-            name,
-            f"{side.per_second:.1f} ({min(side.rates):.1f}-{max(side.rates):.1f})",
-            *(side.latencies.p50_p99(step) for step in STEPS),
-            " / ".join(f"{side.cpu_ms(process):.0f}" for process in PROCESSES),
-            f"{side.backlog['workflow']} / {side.backlog['activity']} ({side.backlog_age:.1f} s)",
-        ]
-        for name, side in totals.items()
-    ]
-    floor, ours = totals.values()
+def figures(workers: int, sides: list[Side], totals: dict[str, Totals]) -> str:
+    """One row per side, then the escalation's ratios to the floor."""
+    ours, floor = totals["escalation"], totals["floor"]
+    rows = [totals[side.kind].row(side.name) for side in sides]
     latency_ratios = [
         " / ".join(
             ratio(percentile(ours.latencies.samples[step], p), percentile(floor.latencies.samples[step], p))

@@ -9,6 +9,7 @@ import os
 import platform
 import re
 import shlex
+import statistics
 import subprocess
 import sys
 import time
@@ -27,14 +28,11 @@ DOCS = REPO / "docs" / "benchmarks.md"
 T = TypeVar("T")
 
 
-def percentile(values: Sequence[float], p: float) -> float:
-    """The ``p``-th percentile (0-100), interpolated between the nearest ranks; NaN when empty."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * p / 100
-    low, high = math.floor(rank), math.ceil(rank)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+def percentile(values: Sequence[float], p: int) -> float:
+    """The ``p``-th percentile (1-99), interpolated between the nearest ranks; NaN when empty."""
+    if len(values) < 2:
+        return values[0] if values else math.nan
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
 
 
 @dataclass
