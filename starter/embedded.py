@@ -110,7 +110,7 @@ def server_command(embedded: Embedded) -> list[str]:
     return command
 
 
-async def _wait_until_serving(address: str, server: subprocess.Popen[bytes]) -> None:
+async def wait_until_serving(address: str, server: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -164,7 +164,7 @@ def _watch_parent(child: subprocess.Popen[bytes]) -> None:
     )
 
 
-def _spawn(command: list[str], **options: Any) -> subprocess.Popen[bytes]:
+def spawn(command: list[str], **options: Any) -> subprocess.Popen[bytes]:
     """A child in its own session, with owner-only files, that dies with this process."""
     arm = _die_with_parent()
     child = subprocess.Popen(
@@ -176,11 +176,11 @@ def _spawn(command: list[str], **options: Any) -> subprocess.Popen[bytes]:
 
 
 def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return _spawn([sys.executable, "-m", "worker"], env=env)
+    return spawn([sys.executable, "-m", "worker"], env=env)
 
 
 def _api(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    return _spawn([sys.executable, "-m", "starter.web", "--port", str(port)], env=env)
+    return spawn([sys.executable, "-m", "starter.web", "--port", str(port)], env=env)
 
 
 def api_url(port: int) -> str:
@@ -223,7 +223,7 @@ def _start_server(embedded: Embedded, log_path: Path) -> subprocess.Popen[bytes]
     """The dev server, logging to an owner-only file under the data directory."""
     descriptor = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, OWNER_ONLY_FILE)
     with open(descriptor, "ab") as log:
-        return _spawn(server_command(embedded), stdout=log, stderr=log)
+        return spawn(server_command(embedded), stdout=log, stderr=log)
 
 
 @dataclass
@@ -335,7 +335,7 @@ def run_embedded(embedded: Embedded, demo_key: str | None = None) -> int:
     log_path = embedded.data_dir / "temporal.log"
     server = Child.launch("the Temporal dev server", lambda: _start_server(embedded, log_path))
     try:
-        asyncio.run(_wait_until_serving(embedded.address, server.process))
+        asyncio.run(wait_until_serving(embedded.address, server.process))
     except EmbeddedServerError as problem:
         _stop(server.process)
         raise EmbeddedServerError(f"{problem}; see {log_path}") from None
