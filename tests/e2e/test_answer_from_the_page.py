@@ -4,16 +4,14 @@
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.e2e.conftest import start_product
-from tests.e2e.test_channels_demo import start_inbox
-from tests.support import EXAMPLE_CONFIG, installed
+from tests.e2e.test_channels_demo import demo_with_inbox, open_demo_incident
+from tests.support import installed
 
 pytestmark = pytest.mark.e2e
 
@@ -35,15 +33,8 @@ def caught_link(log: Path, who: str, action: str) -> str:
 
 def test_acknowledge_from_the_link_in_the_caught_email_in_a_real_browser(tmp_path: Path) -> None:
     chromium = installed("chromium", INSTALL_CHROMIUM)
-    config = tmp_path / "config"
-    shutil.copytree(EXAMPLE_CONFIG, config)
-    caught = tmp_path / "inbox.log"
-    inbox = start_inbox(config, caught)
-    product = start_product(tmp_path, tmp_path / "data")
-    try:
-        opened = product.cli_json(
-            "trigger", "--service", "demo", "--severity", "SEV2", "--title", "Disk full"
-        )
+    with demo_with_inbox(tmp_path) as (product, caught):
+        incident_id = open_demo_incident(product)
         link = caught_link(caught, "Ana Frontline <ana@example.com>", "acknowledge")
         assert link.startswith(f"{product.api_url}/a/")
 
@@ -59,14 +50,10 @@ def test_acknowledge_from_the_link_in_the_caught_email_in_a_real_browser(tmp_pat
             status_shown = page.inner_text("#status")
             browser.close()
 
-        status = product.cli_json("status", opened["incident_id"])
+        status = product.cli_json("status", incident_id)
         logged = product.output.read_text()
-    finally:
-        assert product.stop() == 0
-        inbox.terminate()
-        inbox.wait(timeout=30)
 
-    assert outcome.startswith(f"{opened['incident_id']} acknowledged by ana"), outcome
+    assert outcome.startswith(f"{incident_id} acknowledged by ana"), outcome
     assert status_shown == "acknowledged"
     assert status["status"] == "acknowledged" and status["acknowledged_by"] == "ana"
     [acknowledged] = [event for event in status["timeline"] if event["kind"] == "acknowledged"]

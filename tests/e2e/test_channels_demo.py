@@ -6,11 +6,13 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import pages_of, start_product
+from tests.e2e.conftest import Product, pages_of, start_product
 from tests.receivers import free_port
 from tests.support import EXAMPLE_CONFIG, binary
 
@@ -38,22 +40,33 @@ def start_inbox(config: Path, output: Path) -> subprocess.Popen[bytes]:
     return inbox
 
 
-def test_the_demo_pages_the_local_mail_catcher_and_webhook_receiver_as_it_climbs(tmp_path: Path) -> None:
+@contextmanager
+def demo_with_inbox(tmp_path: Path) -> Iterator[tuple[Product, Path]]:
+    """The shipped configuration run by ``escalate up`` beside ``escalate inbox``; yields the product
+    and the inbox's output file, and stops both (the product must stop cleanly)."""
     config = tmp_path / "config"
     shutil.copytree(EXAMPLE_CONFIG, config)
     caught = tmp_path / "inbox.log"
     inbox = start_inbox(config, caught)
     product = start_product(tmp_path, tmp_path / "data")
     try:
-        opened = product.cli_json(
-            "trigger", "--service", "demo", "--severity", "SEV2", "--title", "Disk full"
-        )
-        status = product.until_status(opened["incident_id"], lambda s: {"sofia"} <= reached_by_email(s))
-        lines = caught.read_text().splitlines()
+        yield product, caught
     finally:
         assert product.stop() == 0
         inbox.terminate()
         inbox.wait(timeout=30)
+
+
+def open_demo_incident(product: Product) -> str:
+    opened = product.cli_json("trigger", "--service", "demo", "--severity", "SEV2", "--title", "Disk full")
+    return opened["incident_id"]
+
+
+def test_the_demo_pages_the_local_mail_catcher_and_webhook_receiver_as_it_climbs(tmp_path: Path) -> None:
+    with demo_with_inbox(tmp_path) as (product, caught):
+        incident_id = open_demo_incident(product)
+        status = product.until_status(incident_id, lambda s: {"sofia"} <= reached_by_email(s))
+        lines = caught.read_text().splitlines()
 
     assert status["policy"]["name"] == "demo"
     for who in ("Ana Frontline <ana@example.com>", "Ben Frontline <ben@example.com>",
