@@ -241,7 +241,6 @@ class Notifier:
         except Exception as error:  # a broken template or sender must not hide the other deliveries
             return False, self.redact(f"unexpected {type(error).__name__}: {error}")
         delivered.add(message.key)
-        activity.heartbeat(sorted(delivered))
         return True, "" if attempts == 1 else f"delivered on attempt {attempts}"
 
     async def _reply_code(self, request: NotifyRequest, send: Send, deadline: float) -> int | None:
@@ -264,10 +263,15 @@ class Notifier:
             return None
 
     async def _keep_heartbeating(self, delivered: set[str]) -> None:
-        """Tell Temporal this worker is alive, and what it has delivered, so a retry skips those."""
+        """Tell Temporal this worker is alive, and what it has delivered, so a retry skips those.
+
+        The first beat waits a second: most pages are done by then, and a beat is a round trip to
+        the server. A worker lost within that second has its page sent again by the retry, under
+        the same idempotency keys.
+        """
         while True:
-            activity.heartbeat(sorted(delivered))
             await asyncio.sleep(HEARTBEAT_SECONDS)
+            activity.heartbeat(sorted(delivered))
 
 
 _URL = re.compile(

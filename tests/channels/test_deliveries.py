@@ -378,4 +378,17 @@ async def test_a_retried_page_sends_only_what_the_failed_attempt_had_not_deliver
     assert email.delivered and email.detail == "delivered by an earlier attempt of this page"
     assert webhook.delivered
     assert [page.channel for page in receivers.inbox.pages] == ["webhook"], "the e-mail is not sent twice"
-    assert [f"{STEP_KEY}/email/ana", f"{STEP_KEY}/webhook/ops-bridge"] in heartbeats
+    assert heartbeats == [], "a page done within a second costs no heartbeat round trip"
+
+
+async def test_a_slow_page_heartbeats_what_it_has_delivered_so_far(
+    receivers: Receivers, tmp_path: Path
+) -> None:
+    env = ActivityEnvironment()
+    heartbeats: list[object] = []
+    env.on_heartbeat = lambda *details: heartbeats.append(details[0])
+    receivers.faults.delay_seconds = 2.5  # the webhook answers late; the e-mail is delivered at once
+    n = notifier(receivers.config_dir(tmp_path))
+    email, webhook = await notify(n, request(["ana"], [Channel.EMAIL, Channel.WEBHOOK]), env)
+    assert email.delivered and webhook.delivered
+    assert heartbeats and all(beat == [f"{STEP_KEY}/email/ana"] for beat in heartbeats), heartbeats
