@@ -296,6 +296,30 @@ class SeverityRule(Strict):
     timeout_scale: float = Field(default=1.0, gt=0, le=10)
 
 
+class ReviewRule(Strict):
+    """A policy's review requirement: which severities, when to remind the owner, how long to wait."""
+
+    required_for: list[Severity] = [Severity.SEV1, Severity.SEV2]
+    reminders: list[Duration] = [timedelta(days=1), timedelta(days=3)]
+    """After the close, in order; each must fall inside the window."""
+    window: Duration = timedelta(days=14)
+
+    @model_validator(mode="after")
+    def _reminders_inside_window(self) -> ReviewRule:
+        for index, after in enumerate(self.reminders):
+            if after >= self.window:
+                raise ValueError(
+                    f"review.reminders[{index}] falls at or after review.window; "
+                    "remind before the window closes or lengthen the window"
+                )
+            if index and after <= self.reminders[index - 1]:
+                raise ValueError(f"review.reminders[{index}] must come after review.reminders[{index - 1}]")
+        return self
+
+    def required(self, severity: Severity) -> bool:
+        return severity in self.required_for
+
+
 class EscalationPolicy(Strict):
     name: Identifier
     version: str
@@ -304,6 +328,8 @@ class EscalationPolicy(Strict):
     repeat: int = Field(default=0, ge=0, le=20)
     severities: dict[Severity, SeverityRule] = {}
     resolve_deadline: Duration | None = None
+    review: ReviewRule = ReviewRule()
+    """Which escalations need a post-incident review, and its reminders and window."""
 
     @field_validator("version", mode="before")
     @classmethod
@@ -337,7 +363,10 @@ class EscalationPolicy(Strict):
 
     def digest(self) -> str:
         """A short content hash, so an escalation's history shows exactly which rules applied."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        # A policy that keeps the default review rule digests as it did before reviews existed.
+        omitted = {"review"} if self.review == ReviewRule() else set()
+        fields = self.model_dump(mode="json", exclude=omitted)
+        canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 

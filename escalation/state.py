@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from escalation.learning import NoticeKind, Review
 from escalation.models import Channel, EscalationPolicy, Incident, Severity, Strict
 
 NOTIFY_ACTIVITY = "notify"
@@ -180,6 +181,8 @@ class StatusView(Strict):
     incident: Incident
     timeline: list[TimelineEvent]
     omitted_events: int = 0
+    review: Review | None = None
+    """The post-incident review's state; set by the close-out and the review workflow, not the ladder."""
 
 
 class ActionResult(Strict):
@@ -271,3 +274,21 @@ class EscalationRecord(Strict):
     time_to_resolve_seconds: float | None
     timeline: list[TimelineEvent]
     omitted_events: int = 0
+    review: Review | None = None
+    """The post-incident review's state; set by the close-out and the review workflow, not the ladder."""
+
+
+NOTICE_ACTIVITY = "send_notice"
+
+
+class NoticeRequest(Strict):
+    """A notice about a finished escalation to some responders, on their own channels.
+
+    Sent like a page (templates, idempotency keys, retries, failures reported per delivery) but
+    never part of the ladder: a notice that cannot be delivered changes nothing.
+    """
+
+    kind: NoticeKind
+    idempotency_key: str
+    record: EscalationRecord
+    recipients: list[str]
