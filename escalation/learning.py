@@ -7,7 +7,7 @@ climb as far as it did (and where it could have stopped), not whether anyone err
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -88,3 +88,9 @@ class NoticeKind(StrEnum):
     """The escalation resolved or was cancelled: everyone it paged, and the reporter, hear how it ended."""
     REVIEW_REMINDER = "review_reminder"
     """The review owner's reminder while the review is pending."""
+
+
+def review_workflow_id(incident_id: str, triggered_at: datetime) -> str:
+    """The review's own workflow id: apart from the incident's, so a new trigger for the same
+    incident opens a new escalation at once while this one's review is still pending."""
+    return f"review:{incident_id}:{triggered_at.astimezone(UTC):%Y%m%dT%H%M%S%fZ}"
