@@ -22,6 +22,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.action_links import ActionLinks, action_links
 from activities.close_out import CloseOut
+from activities.knowledge import store_lookup
 from activities.notify import Notifier
 from activities.pages import load_worker_config
 from activities.records import RecordStore
@@ -53,9 +54,18 @@ def build_worker(
 
     ``env`` holds the channels' secrets (default: this process's environment); ``links`` mints
     the pages' signed action links, and with them SMS pages carry reply codes kept by
-    ``ReplyCodesWorkflow`` on this task queue.
+    ``ReplyCodesWorkflow`` on this task queue. An escalation's first page carries the similar
+    past incidents ``store`` finds.
     """
-    notifier = Notifier(config, os.environ if env is None else env, ui_url, client.namespace, links, client)
+    notifier = Notifier(
+        config,
+        os.environ if env is None else env,
+        ui_url,
+        client.namespace,
+        links,
+        client,
+        store_lookup(store),
+    )
     return Worker(
         client,
         task_queue=task_queue,

@@ -46,6 +46,7 @@ from starter.embedded import (
 from starter.inbox import Inbox, page_line, run_inbox
 from starter.local_secrets import Kind, generated_names, use_local_secrets, webhook_secret_names
 from starter.logs import configure_logging
+from starter.similar import add_command as add_similar_command
 from starter.web import create_app, tokens
 from starter.web.tokens import secret_problem
 
@@ -444,6 +445,7 @@ def build_parser(over_api: bool = False) -> argparse.ArgumentParser:
     record.add_argument("incident_id")
     record.add_argument("--json", action="store_true", help="print the record as JSON")
     record.set_defaults(run=_record)
+    add_similar_command(commands)
 
     check = commands.add_parser("check", help="validate the configuration directory")
     check.add_argument(
