@@ -139,12 +139,18 @@ def similar_text(similar: list[SimilarIncident]) -> list[str]:
     for n, past in enumerate(similar, 1):
         out.append(f"{n}. {_past_headline(past)}  ({_when_and_who(past)})")
         if past.root_cause:
-            out.append(f"   root cause: {past.root_cause}")
+            out += _labelled("root cause", past.root_cause)
         if past.prevention:
-            out.append(f"   prevention: {'; '.join(past.prevention)}")
+            out += _labelled("prevention", "; ".join(past.prevention))
         if past.link:
             out.append(f"   {past.link}")
     return out
+
+
+def _labelled(label: str, text: str) -> list[str]:
+    """``   label: text``, a text of several lines indented under its first."""
+    first, *rest = text.splitlines()
+    return [f"   {label}: {first}", *(f"   {' ' * (len(label) + 2)}{line}" for line in rest)]
 
 
 def _answered_via(view: StatusView) -> str:
