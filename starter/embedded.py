@@ -28,7 +28,8 @@ from typing import Any
 
 from temporalio.client import Client
 
-from activities.records import OWNER_ONLY_DIR, OWNER_ONLY_FILE
+from activities.store import OWNER_ONLY_DIR, OWNER_ONLY_FILE, RecordStore
+from escalation.settings import Settings
 from starter.local_secrets import write_owner_only
 from workflows import visibility
 
@@ -297,9 +298,17 @@ def _supervise(children: list[Child]) -> int:
             signal.signal(sig, handler)
 
 
+def upgrade_record_store(env: dict[str, str]) -> None:
+    """Migrate the record store the worker will use before starting it: a wrong
+    ESCALATION_DATABASE_URL stops ``up`` with the fix, not a worker crash loop. (The worker
+    upgrades at start too, for deployments without ``up``; concurrent upgrades wait their turn.)"""
+    RecordStore.from_settings(Settings.from_env(env)).upgrade()
+
+
 def run_worker_only(env: dict[str, str], api_port: int) -> int:
     """``TEMPORAL_ADDRESS`` names a server already: only the worker and the API are needed."""
     _check_free(api_port, "--api-port")
+    upgrade_record_store(env)
     env.setdefault("ESCALATION_PUBLIC_URL", api_url(api_port))
     print(
         f"using the Temporal server at {env['TEMPORAL_ADDRESS']}; starting the worker and the API "
@@ -332,13 +341,6 @@ def run_embedded(embedded: Embedded, demo_key: str | None = None) -> int:
         )
     if prepare_data_dir(embedded.data_dir):
         print(f"tightened {embedded.data_dir} to owner-only access (0700): it holds incident details")
-    log_path = embedded.data_dir / "temporal.log"
-    server = Child.launch("the Temporal dev server", lambda: _start_server(embedded, log_path))
-    try:
-        asyncio.run(wait_until_serving(embedded.address, server.process))
-    except EmbeddedServerError as problem:
-        _stop(server.process)
-        raise EmbeddedServerError(f"{problem}; see {log_path}") from None
     env = {
         **os.environ,
         "TEMPORAL_ADDRESS": embedded.address,
@@ -347,6 +349,14 @@ def run_embedded(embedded: Embedded, demo_key: str | None = None) -> int:
         "ESCALATION_UI_URL": embedded.ui_url,
         "ESCALATION_PUBLIC_URL": os.environ.get("ESCALATION_PUBLIC_URL") or api_url(embedded.api_port),
     }
+    upgrade_record_store(env)
+    log_path = embedded.data_dir / "temporal.log"
+    server = Child.launch("the Temporal dev server", lambda: _start_server(embedded, log_path))
+    try:
+        asyncio.run(wait_until_serving(embedded.address, server.process))
+    except EmbeddedServerError as problem:
+        _stop(server.process)
+        raise EmbeddedServerError(f"{problem}; see {log_path}") from None
     worker = Child.launch("worker", lambda: _worker(env))
     api = Child.launch("API server", lambda: _api(env, embedded.api_port))
     defaults = embedded.port == DEFAULT_PORT and embedded.ui_port == DEFAULT_UI_PORT
