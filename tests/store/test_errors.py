@@ -34,11 +34,9 @@ def unreachable() -> str:
 def test_an_unusable_url_is_refused_saying_what_to_use(url: str, problem: str) -> None:
     with pytest.raises(StoreError) as refused:
         RecordStore(url)
-    assert refused.value.problems == [
-        f"ESCALATION_DATABASE_URL: {refused.value.problems[0].split(': ', 1)[1]}"
-    ]
-    assert problem in str(refused.value)
-    assert PASSWORD not in str(refused.value)
+    [said] = refused.value.problems
+    assert said.startswith(f"ESCALATION_DATABASE_URL: {problem}")
+    assert PASSWORD not in said
 
 
 def test_an_unreachable_database_is_named_with_its_password_masked() -> None:
