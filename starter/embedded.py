@@ -21,7 +21,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -298,8 +298,8 @@ def _supervise(children: list[Child]) -> int:
             signal.signal(sig, handler)
 
 
-def upgrade_record_store(env: dict[str, str]) -> None:
-    """Migrate the record store the worker will use before starting it: a wrong
+def upgrade_record_store(env: Mapping[str, str]) -> None:
+    """Migrate the record store the worker will use before starting anything: a wrong
     ESCALATION_DATABASE_URL stops ``up`` with the fix, not a worker crash loop. (The worker
     upgrades at start too, for deployments without ``up``; concurrent upgrades wait their turn.)"""
     RecordStore.from_settings(Settings.from_env(env)).upgrade()
@@ -341,6 +341,14 @@ def run_embedded(embedded: Embedded, demo_key: str | None = None) -> int:
         )
     if prepare_data_dir(embedded.data_dir):
         print(f"tightened {embedded.data_dir} to owner-only access (0700): it holds incident details")
+    upgrade_record_store({**os.environ, "ESCALATION_DATA_DIR": str(embedded.data_dir)})
+    log_path = embedded.data_dir / "temporal.log"
+    server = Child.launch("the Temporal dev server", lambda: _start_server(embedded, log_path))
+    try:
+        asyncio.run(wait_until_serving(embedded.address, server.process))
+    except EmbeddedServerError as problem:
+        _stop(server.process)
+        raise EmbeddedServerError(f"{problem}; see {log_path}") from None
     env = {
         **os.environ,
         "TEMPORAL_ADDRESS": embedded.address,
@@ -349,14 +357,6 @@ def run_embedded(embedded: Embedded, demo_key: str | None = None) -> int:
         "ESCALATION_UI_URL": embedded.ui_url,
         "ESCALATION_PUBLIC_URL": os.environ.get("ESCALATION_PUBLIC_URL") or api_url(embedded.api_port),
     }
-    upgrade_record_store(env)
-    log_path = embedded.data_dir / "temporal.log"
-    server = Child.launch("the Temporal dev server", lambda: _start_server(embedded, log_path))
-    try:
-        asyncio.run(wait_until_serving(embedded.address, server.process))
-    except EmbeddedServerError as problem:
-        _stop(server.process)
-        raise EmbeddedServerError(f"{problem}; see {log_path}") from None
     worker = Child.launch("worker", lambda: _worker(env))
     api = Child.launch("API server", lambda: _api(env, embedded.api_port))
     defaults = embedded.port == DEFAULT_PORT and embedded.ui_port == DEFAULT_UI_PORT

@@ -36,8 +36,8 @@ REVIEW_COLUMNS = ("review", "review_status", "prevention")
 
 class RecordStore:
     def __init__(self, url: str | URL) -> None:
-        self.url = database_url(url)
-        self._engine = connect(self.url)
+        self._url = database_url(url)
+        self._engine = connect(self._url)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RecordStore:
@@ -47,7 +47,7 @@ class RecordStore:
     @property
     def location(self) -> str:
         """The database, as logs and messages may show it: any password masked."""
-        return masked(self.url)
+        return masked(self._url)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -143,7 +143,7 @@ class RecordStore:
     @contextmanager
     def _transaction(self, *, write: bool = False) -> Iterator[Connection]:
         with (
-            translated(self.url),
+            translated(self._url),
             self._engine.connect().execution_options(**{WRITE: write}) as connection,
             connection.begin(),
         ):
