@@ -76,7 +76,7 @@ def test_a_sqlite_file_written_before_migrations_upgrades_without_loss(tmp_path:
 def test_a_postgresql_table_like_the_first_version_is_adopted_too(postgres: PostgresServer) -> None:
     url = postgres.new_database()
     with psycopg.connect(url.replace("+psycopg", "")) as old:
-        old.execute(FIRST_SCHEMA.replace(" REAL", " DOUBLE PRECISION"))
+        old.execute(FIRST_SCHEMA)
         with old.cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO escalations VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
