@@ -74,8 +74,14 @@ def connect(url: URL) -> Engine:
 def _create_owner_only(path: Path) -> None:
     """Create the database file 0600 before SQLite does (it would apply the umask, often leaving
     it world-readable); SQLite gives its -wal and -shm files the same mode."""
-    path.parent.mkdir(mode=OWNER_ONLY_DIR, parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, OWNER_ONLY_FILE))
+    try:
+        path.parent.mkdir(mode=OWNER_ONLY_DIR, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, OWNER_ONLY_FILE))
+    except OSError as error:
+        raise StoreError(
+            f"cannot create the SQLite file {path} ({error.strerror}); point {URL_ENV} "
+            "(or ESCALATION_DATABASE) at a place this user may write"
+        ) from None
 
 
 def _sqlite_session(dbapi_connection: Any, _record: object) -> None:

@@ -51,6 +51,14 @@ def test_an_unreachable_database_is_named_with_its_password_masked() -> None:
     assert PASSWORD not in problem
 
 
+def test_a_sqlite_file_that_cannot_be_created_is_named(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(
+        StoreError, match=r"cannot create the SQLite file .*/file/escalations.db \(Not a directory\)"
+    ):
+        RecordStore(f"sqlite:///{tmp_path / 'file' / 'escalations.db'}").upgrade()
+
+
 def test_postgresql_urls_use_psycopg_3() -> None:
     assert RecordStore("postgresql://u@db/escalations").location == "postgresql+psycopg://u@db/escalations"
 
