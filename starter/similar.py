@@ -13,7 +13,7 @@ import json
 from datetime import datetime
 
 from activities.knowledge import SIMILAR_LIMIT
-from activities.records import RecordStore
+from activities.store import RecordStore
 from escalation.learning import SimilarIncident
 from escalation.models import Incident
 from escalation.reports import headline, similar_text
@@ -52,7 +52,7 @@ async def _latest(
 
 
 async def _similar(args: argparse.Namespace, settings: Settings) -> None:
-    incident, found = await similar_incidents(args.incident_id, settings, RecordStore(settings.database_path))
+    incident, found = await similar_incidents(args.incident_id, settings, RecordStore.from_settings(settings))
     if args.json:
         print(json.dumps([past.model_dump(mode="json") for past in found], indent=2))
         return

@@ -22,7 +22,6 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.close_out import CloseOut
-from activities.records import RecordStore
 from escalation.actions import AcknowledgeRequest, EscalateRequest, NoteRequest, ResolveRequest
 from escalation.config import load_config
 from escalation.models import Channel, Severity
@@ -31,7 +30,7 @@ from escalation.settings import Settings
 from escalation.state import NOTIFY_ACTIVITY, Delivery, NotifyRequest, NotifyResult, Phase
 from starter.api import Escalations
 from starter.connection import ensure_search_attributes
-from tests.support import EXAMPLE_CONFIG, binary, incident, policy, start_input
+from tests.support import EXAMPLE_CONFIG, binary, incident, policy, sqlite_store, start_input
 from worker import build_worker
 from workflows.escalation import EscalationWorkflow
 from workflows.reply_codes import ReplyCodesWorkflow
@@ -129,7 +128,7 @@ async def _escalate_now_during_a_slow_page(env: WorkflowEnvironment, client: Cli
     escalate = EscalateRequest(responder="ana", reason="needs a supervisor")
     resolve = ResolveRequest(responder="sofia", summary="restarted")
     with tempfile.TemporaryDirectory() as tmp:
-        close_out = CloseOut(RecordStore(Path(tmp) / "records.db")).close_out
+        close_out = CloseOut(sqlite_store(Path(tmp) / "records.db")).close_out
         async with Worker(client, task_queue=queue, workflows=[EscalationWorkflow],
                           activities=[slow.notify, close_out]):  # fmt: skip
             handle = await client.start_workflow(
@@ -177,7 +176,7 @@ async def main() -> None:
     ) as env:
         await ensure_search_attributes(env.client)
         with tempfile.TemporaryDirectory() as tmp:
-            store = RecordStore(Path(tmp) / "records.db")
+            store = sqlite_store(Path(tmp) / "records.db")
             async with build_worker(env.client, QUEUE, load_config(EXAMPLE_CONFIG), store):
                 for name in sys.argv[1:] or SCENARIOS:
                     handle = await SCENARIOS[name](env, env.client)
