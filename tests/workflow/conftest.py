@@ -90,10 +90,12 @@ async def running_ladder(
     tmp_path: Path,
     worker_env: Mapping[str, str] | None = None,
     links: ActionLinks | None = None,
+    store: RecordStore | None = None,
 ) -> AsyncIterator[Ladder]:
-    """A worker on its own task queue with ``config``; open escalations are ended afterwards."""
+    """A worker on its own task queue with ``config`` (and ``store``, default a new SQLite file);
+    open escalations are ended afterwards."""
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
-    store = sqlite_store(tmp_path / f"records-{task_queue}.db")
+    store = store or sqlite_store(tmp_path / f"records-{task_queue}.db")
     api = Escalations(env.client, Settings(task_queue=task_queue), config)
     async with build_worker(env.client, task_queue, config, store, env=worker_env, links=links):
         ladder = Ladder(env, env.client, task_queue, store, api)
