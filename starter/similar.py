@@ -19,14 +19,13 @@ from escalation.models import Incident
 from escalation.reports import headline, similar_text
 from escalation.settings import Settings
 from escalation.text import for_terminal
-from starter.api import EscalationError, Escalations, UnknownIncidentError
+from starter.api import Escalations, UnknownIncidentError
 
 
 async def similar_incidents(
-    incident_id: str, settings: Settings, store: RecordStore
+    escalations: Escalations, store: RecordStore, incident_id: str
 ) -> tuple[Incident, list[SimilarIncident]]:
     """The incident of ``incident_id``'s latest escalation, and the past incidents most like it."""
-    escalations = await Escalations.connect(settings)
     incident, triggered_at = await _latest(escalations, incident_id, store)
     exclude = (incident_id, triggered_at) if triggered_at else None
     found = await asyncio.to_thread(store.similar, incident, limit=SIMILAR_LIMIT, exclude=exclude)
@@ -43,7 +42,7 @@ async def _latest(
     except UnknownIncidentError:
         record = await asyncio.to_thread(store.latest, incident_id)
         if record is None:
-            raise EscalationError(
+            raise UnknownIncidentError(
                 f"no incident {incident_id!r} in Temporal or the record store; "
                 "check the id printed by 'escalate trigger'"
             ) from None
@@ -52,7 +51,10 @@ async def _latest(
 
 
 async def _similar(args: argparse.Namespace, settings: Settings) -> None:
-    incident, found = await similar_incidents(args.incident_id, settings, RecordStore.from_settings(settings))
+    escalations = await Escalations.connect(settings)
+    incident, found = await similar_incidents(
+        escalations, RecordStore.from_settings(settings), args.incident_id
+    )
     if args.json:
         print(json.dumps([past.model_dump(mode="json") for past in found], indent=2))
         return
