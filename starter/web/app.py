@@ -267,7 +267,9 @@ def _responder_routes(app: FastAPI) -> None:
         tags=["responders"],
         responses={404: {"description": "no such incident"}, 503: {"description": "the record store failed"}},
     )
-    async def similar(incident_id: str, door: DoorDep, who: Responder) -> list[SimilarIncident]:
+    async def similar_past_incidents(
+        incident_id: str, door: DoorDep, who: Responder
+    ) -> list[SimilarIncident]:
         """The past incidents most like this one, best first (as 'escalate similar --json')."""
         _, found = await similar_incidents(await door.escalations(), door.store, incident_id)
         return found
