@@ -16,6 +16,7 @@ from activities.knowledge import SIMILAR_SECONDS
 from escalation.learning import SimilarIncident
 from escalation.models import Channel, Incident, Severity
 from escalation.state import NotifyResult
+from starter.inbox import page_line
 from tests.channels.test_deliveries import UI, notifier, request
 from tests.receivers import Receivers
 
@@ -102,6 +103,11 @@ async def test_the_first_page_carries_similar_incidents_on_every_channel_escaped
     assert "<!channel>" not in "".join(sections)
 
     assert caught["webhook"]["similar"] == [past.model_dump(mode="json") for past in result.similar or []]
+    [hooked] = [page for page in receivers.inbox.pages if page.channel == "webhook"]
+    assert page_line(hooked).splitlines()[1:] == [
+        "  seen before: Checkout <b>database</b> & pool: Pool exhausted <!channel> <script>alert(1)</script>",
+        "  seen before: Payments API slow",
+    ], "escalate inbox shows them too"
 
     [sms], [call] = receivers.twilio.messages, receivers.twilio.calls
     assert (
