@@ -5,6 +5,7 @@ one's do not, and with the store down or hung the page goes out on time without 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from escalation.reports import web_ui_url
 from escalation.settings import DEFAULT_UI_URL
 from escalation.state import EscalationRecord, EventKind
 from starter.inbox import Caught
-from tests.receivers import Receivers, free_port, loopback_socket
+from tests.receivers import TWILIO_ENV, Receivers, free_port, loopback_socket
 from tests.support import incident, readable_history, start_input
 from tests.workflow.conftest import Ladder, notified, running_ladder
 
@@ -44,6 +45,7 @@ NEXT = incident(
     key="pool-again", title="Checkout database connections refused", summary="too many clients again"
 )
 PASSWORD = "store-password-never-shown"
+WORKER_ENV = {**os.environ, **TWILIO_ENV}
 
 
 async def closed_out(ladder: Ladder, past: Incident, root_cause: str) -> EscalationRecord:
@@ -72,7 +74,7 @@ async def test_a_resolved_incidents_lessons_reach_the_next_similar_first_page(
     time_skipping_env: WorkflowEnvironment, receivers: Receivers, tmp_path: Path
 ) -> None:
     config = load_config(receivers.config_dir(tmp_path, policy=POLICY))
-    async with running_ladder(time_skipping_env, config, tmp_path) as ladder:
+    async with running_ladder(time_skipping_env, config, tmp_path, WORKER_ENV) as ladder:
         pool = await closed_out(ladder, POOL, POOL_CAUSE)
         await closed_out(ladder, UNRELATED, UNRELATED_CAUSE)
         review = Review(
@@ -130,7 +132,9 @@ async def test_with_the_store_down_the_first_page_goes_out_on_time_without_them(
 ) -> None:
     config = load_config(receivers.config_dir(tmp_path, policy=POLICY))
     with database() as url:  # type: ignore[operator]
-        async with running_ladder(time_skipping_env, config, tmp_path, store=RecordStore(url)) as ladder:
+        async with running_ladder(
+            time_skipping_env, config, tmp_path, WORKER_ENV, store=RecordStore(url)
+        ) as ladder:
             started = time.monotonic()
             handle = await ladder.start(start_input(load_policy(ladder), NEXT))
             view = await ladder.until(handle, lambda v: bool(notified(v)))
