@@ -57,15 +57,8 @@ def build_worker(
     ``ReplyCodesWorkflow`` on this task queue. An escalation's first page carries the similar
     past incidents ``store`` finds.
     """
-    notifier = Notifier(
-        config,
-        os.environ if env is None else env,
-        ui_url,
-        client.namespace,
-        links,
-        client,
-        store_lookup(store),
-    )
+    env = os.environ if env is None else env
+    notifier = Notifier(config, env, ui_url, client.namespace, links, client, similar=store_lookup(store))
     return Worker(
         client,
         task_queue=task_queue,

@@ -108,6 +108,7 @@ def current_details(view: StatusView, with_report: bool = False) -> str:
 
 
 def _similar_markdown(similar: list[SimilarIncident]) -> str:
+    """The first page's similar past incidents; their text is incident text too, so it is escaped."""
     if not similar:
         return "**Similar past incidents:** none found"
     items = []

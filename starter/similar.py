@@ -1,4 +1,5 @@
-"""``escalate similar ID``: the past incidents most like an incident's latest escalation.
+"""``escalate similar ID`` and ``GET /v1/incidents/{id}/similar``: the past incidents most like
+an incident's latest escalation.
 
 The escalation itself (running, or kept by Temporal after it closed) says what the incident
 is; one the server no longer keeps is read from its close-out record. The record store then
