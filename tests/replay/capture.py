@@ -101,6 +101,28 @@ async def _channels_partly_down_then_resolve(env: WorkflowEnvironment, client: C
     return client.get_workflow_handle(opened.incident_id)
 
 
+async def _similar_incidents_on_the_first_page(env: WorkflowEnvironment, client: Client) -> WorkflowHandle:
+    """A resolved incident's root cause comes back on the next similar incident's first page."""
+    api = Escalations(client, Settings(task_queue=QUEUE), load_config(EXAMPLE_CONFIG))
+    past = await api.trigger(
+        incident(key="replay-pool", title="Checkout database pool exhausted"), policy="support"
+    )
+    resolution = {
+        "responder": "ana",
+        "summary": "restarted",
+        "root_cause": "a batch job held every connection",
+    }
+    await api.act(past.incident_id, "resolve", resolution)
+    await client.get_workflow_handle(past.incident_id).result()
+    again = incident(key="replay-pool-again", title="Checkout database pool exhausted again")
+    opened = await api.trigger(again, policy="support")
+    handle = client.get_workflow_handle(opened.incident_id)
+    while (await api.status(opened.incident_id)).similar is None:
+        await asyncio.sleep(0.1)
+    await api.act(opened.incident_id, "resolve", {"responder": "ana", "summary": "stopped the batch job"})
+    return handle
+
+
 class SlowFrontline:
     """Pages to the frontline tier hang until released; every other page is delivered at once."""
 
@@ -166,6 +188,7 @@ SCENARIOS = {
     "channels_partly_down_then_resolve": _channels_partly_down_then_resolve,
     "escalate_now_during_a_slow_page": _escalate_now_during_a_slow_page,
     "reply_codes_until_continue_as_new": _reply_codes_until_continue_as_new,
+    "similar_incidents_on_the_first_page": _similar_incidents_on_the_first_page,
 }
 
 
