@@ -22,9 +22,10 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.action_links import ActionLinks, action_links
 from activities.close_out import CloseOut
+from activities.knowledge import store_lookup
 from activities.notify import Notifier
 from activities.pages import load_worker_config
-from activities.records import RecordStore
+from activities.store import RecordStore
 from escalation.config import Config, ConfigError
 from escalation.settings import DEFAULT_UI_URL, SECRET_ENV, Settings
 from starter.connection import TemporalConnectionError, connect_with_retry, ensure_search_attributes
@@ -53,9 +54,11 @@ def build_worker(
 
     ``env`` holds the channels' secrets (default: this process's environment); ``links`` mints
     the pages' signed action links, and with them SMS pages carry reply codes kept by
-    ``ReplyCodesWorkflow`` on this task queue.
+    ``ReplyCodesWorkflow`` on this task queue. An escalation's first page carries the similar
+    past incidents ``store`` finds.
     """
-    notifier = Notifier(config, os.environ if env is None else env, ui_url, client.namespace, links, client)
+    env = os.environ if env is None else env
+    notifier = Notifier(config, env, ui_url, client.namespace, links, client, similar=store_lookup(store))
     return Worker(
         client,
         task_queue=task_queue,
@@ -68,6 +71,8 @@ def build_worker(
 async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, waiting for Temporal first if it is down (it may be restarting)."""
     config = load_worker_config(settings.config_dir)
+    store = RecordStore.from_settings(settings)
+    await asyncio.to_thread(store.upgrade)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -77,12 +82,11 @@ async def run_worker(settings: Settings) -> None:
         return
     await ensure_search_attributes(client)
     log = structlog.get_logger().bind(task_queue=settings.task_queue, namespace=client.namespace)
-    store = RecordStore(settings.database_path)
     links = action_links(settings, os.environ)
     if links is None:
         log.warning(f"pages carry no action links: set ESCALATION_PUBLIC_URL and {SECRET_ENV} to add them")
     async with build_worker(client, settings.task_queue, config, store, ui_url=settings.ui_url, links=links):
-        log.info("worker ready", policies=sorted(config.policies), database=str(settings.database_path))
+        log.info("worker ready", policies=sorted(config.policies), database=store.location)
         await stop.wait()
         log.info("worker stopping")
 

@@ -7,7 +7,7 @@ import asyncio
 import structlog
 from temporalio import activity
 
-from activities.records import RecordStore
+from activities.store import RecordStore
 from escalation.state import CLOSE_OUT_ACTIVITY, EscalationRecord
 
 
@@ -24,5 +24,5 @@ class CloseOut:
             outcome=record.outcome.value,
             time_to_acknowledge_seconds=record.time_to_acknowledge_seconds,
             time_to_resolve_seconds=record.time_to_resolve_seconds,
-            database=str(self._store.path),
+            database=self._store.location,
         )

@@ -5,6 +5,8 @@ worker, and scrubbed from every failure reason, so they never enter a workflow's
 Each message is retried with exponential backoff, and all of them end within the request's
 ``deliver_within``: a dead channel costs the ladder seconds, never the step's whole timeout.
 An SMS gets its reply code first, within a few seconds; without one it still goes out.
+An escalation's first page carries similar past incidents, looked up meanwhile within two
+seconds; without them it still goes out.
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ from activities.channels.slack import SlackSender
 from activities.channels.twilio import TwilioSender
 from activities.channels.webhook import Endpoint, WebhookSender
 from activities.contact_routing import Send, plan
+from activities.knowledge import SIMILAR_SECONDS, Found, Knowledge, SimilarLookup
 from activities.pages import Page, PageTemplateError, PageTemplates, Recipient
 from activities.reply_codes import ReplyCodes
 from escalation.channel_settings import USERNAME_PATH, ChannelSettings
 from escalation.config import CHANNELS_FILE, Config, ConfigError
+from escalation.learning import SimilarIncident
 from escalation.models import Channel
 from escalation.replies import PagedStep
 from escalation.reports import web_ui_url
@@ -60,12 +64,14 @@ class Notifier:
         namespace: str,
         links: ActionLinks | None = None,
         client: Client | None = None,
+        similar: SimilarLookup | None = None,
     ) -> None:
         """Resolve every configured channel's secrets now: a worker missing one, or with a webhook
         secret the signing library cannot use, refuses to start.
 
         ``links`` mints each recipient's signed action links; without it pages carry commands only.
-        With links, ``client`` keeps the responders' SMS reply codes in Temporal.
+        With links, ``client`` keeps the responders' SMS reply codes in Temporal. ``similar`` finds
+        the past incidents an escalation's first page carries; without it pages carry none.
         """
         settings = config.channels
         if problems := settings.secret_problems(env, str(config.directory / CHANNELS_FILE)):
@@ -81,6 +87,7 @@ class Notifier:
         self._sensitive = (
             re.compile("|".join(map(re.escape, sensitive)), re.IGNORECASE) if sensitive else None
         )
+        self._knowledge = Knowledge(similar, self._web_ui_url, self.redact) if similar else None
 
     def _build_senders(self, config: Config, env: Mapping[str, str]) -> dict[Channel, Sender]:
         settings, roster = config.channels, config.roster
@@ -149,11 +156,14 @@ class Notifier:
         spent = max((info.started_time - info.scheduled_time).total_seconds(), 0)
         deadline = asyncio.get_running_loop().time() + max(request.deliver_within.total_seconds() - spent, 0)
         heartbeat = asyncio.create_task(self._keep_heartbeating(delivered))
+        knowledge = asyncio.create_task(self._similar(request, deadline))
         try:
             outcomes = await asyncio.gather(
-                *(self._deliver(request, send, deadline, delivered) for send in sends)
+                *(self._deliver(request, send, deadline, delivered, knowledge) for send in sends)
             )
+            similar, similar_problem = await knowledge
         finally:
+            knowledge.cancel()
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
@@ -174,9 +184,21 @@ class Notifier:
                 delivered=delivery.delivered,
                 detail=delivery.detail,
             )
-        return NotifyResult(deliveries=deliveries)
+        return NotifyResult(deliveries=deliveries, similar=similar, similar_problem=similar_problem)
 
-    def _message(self, request: NotifyRequest, send: Send, reply_code: int | None) -> Message:
+    async def _similar(self, request: NotifyRequest, deadline: float) -> Found:
+        """A first page's similar past incidents, within two seconds and a quarter of what is left."""
+        if self._knowledge is None:
+            return None, ""
+        within = min(SIMILAR_SECONDS, (deadline - asyncio.get_running_loop().time()) / 4)
+        return await self._knowledge.find(request, within)
+
+    def _web_ui_url(self, incident_id: str) -> str:
+        return web_ui_url(self._ui_url, self._namespace, incident_id)
+
+    def _message(
+        self, request: NotifyRequest, send: Send, reply_code: int | None, similar: list[SimilarIncident]
+    ) -> Message:
         links = self._links if request.triggered_at else None
         calling = links if send.channel is Channel.VOICE else None
         recipients = [
@@ -199,21 +221,34 @@ class Notifier:
             round=request.round + 1,
             deadline=request.deadline,
             recipients=recipients,
-            web_ui_url=web_ui_url(self._ui_url, self._namespace, request.incident_id),
+            web_ui_url=self._web_ui_url(request.incident_id),
             idempotency_key=key,
             step=PagedStep.of(request),
+            similar=similar,
         )
         return Message(send=send, key=key, page=page)
 
     async def _deliver(
-        self, request: NotifyRequest, send: Send, deadline: float, delivered: set[str]
+        self,
+        request: NotifyRequest,
+        send: Send,
+        deadline: float,
+        delivered: set[str],
+        knowledge: asyncio.Task[Found],
     ) -> tuple[bool, str]:
-        """Send one message with retries until it is delivered, refused for good, or out of time."""
+        """Send one message with retries until it is delivered, refused for good, or out of time.
+
+        Its reply code and the page's similar incidents (shared by every message) are looked up
+        at once, each within its own bound.
+        """
         if send.key(request.idempotency_key) in delivered:
             return True, ""
         attempts, last_failure = 0, ""
         try:
-            message = self._message(request, send, await self._reply_code(request, send, deadline))
+            reply_code, (similar, _) = await asyncio.gather(
+                self._reply_code(request, send, deadline), asyncio.shield(knowledge)
+            )
+            message = self._message(request, send, reply_code, similar or [])
             sender = self._senders[send.channel]
             async with asyncio.timeout_at(deadline):
                 async for attempt in AsyncRetrying(

@@ -4,6 +4,7 @@ Every page carries the incident's report, severity, tier and deadline, the incid
 Web UI link, the recipient's signed links to acknowledge, resolve and escalate (where links
 are set up) and the exact commands, so a responder woken at night can act from the page alone.
 Where links are set up an SMS also carries its reply code, and a call listens for a key.
+An escalation's first page also carries the similar past incidents found for it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from activities.action_links import LINK_ACTIONS, PageLinks
 from escalation.channel_settings import ChannelSettings
 from escalation.config import Config, load_config
+from escalation.learning import SimilarIncident
 from escalation.models import Incident, Severity
 from escalation.replies import PagedStep
 from escalation.reports import headline, report_lines, utc_text
@@ -72,6 +74,8 @@ class Page(BaseModel):
     step: PagedStep | None = None
     """The escalation and ladder step this page is for; None for a page without the escalation's
     opening time, which then offers no chat buttons."""
+    similar: list[SimilarIncident] = []
+    """Similar past incidents (on an escalation's first page): what happened then, and what helped."""
 
     @property
     def step_value(self) -> str:
@@ -107,6 +111,7 @@ class Page(BaseModel):
         web_ui_url: str,
         idempotency_key: str,
         step: PagedStep | None = None,
+        similar: list[SimilarIncident] | None = None,
     ) -> Page:
         """A page to ``recipients``; with one recipient the commands name them with ``--as``."""
         who = recipients[0].id if len(recipients) == 1 else "YOUR-ID"
@@ -127,6 +132,7 @@ class Page(BaseModel):
             resolve_command=f'escalate resolve {target} --as {who} --summary "what fixed it"',
             idempotency_key=idempotency_key,
             step=step,
+            similar=similar or [],
         )
 
 
@@ -137,6 +143,17 @@ SAMPLE_STEP = PagedStep(
     round=0,
     tier_name="frontline",
     phase=Phase.PRIMARY,
+)
+SAMPLE_SIMILAR = SimilarIncident(
+    incident_id="incident:sample:earlier",
+    service="sample",
+    severity=Severity.SEV2,
+    title="Sample, last time",
+    triggered_at=datetime(2025, 12, 1, tzinfo=UTC),
+    resolved_by="sample",
+    root_cause="A sample root cause",
+    prevention=["A sample prevention action"],
+    link="http://localhost:8233/namespaces/default/workflows/incident%3Asample%3Aearlier",
 )
 
 
@@ -152,7 +169,7 @@ class PageTemplates:
     """The templates directory, loaded once and checked by rendering a sample page.
 
     Templates run sandboxed: they read the page, never the worker's internals or environment.
-    The ``mrkdwn`` and ``mrkdwn_code`` filters escape incident text for Slack.
+    The ``mrkdwn`` and ``mrkdwn_code`` filters escape incident text for Slack; ``utc`` writes a time.
     """
 
     def __init__(self, directory: Path) -> None:
@@ -162,7 +179,7 @@ class PageTemplates:
             autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
             keep_trailing_newline=False,
         )
-        self._env.filters.update(mrkdwn=mrkdwn, mrkdwn_code=mrkdwn_code)
+        self._env.filters.update(mrkdwn=mrkdwn, mrkdwn_code=mrkdwn_code, utc=utc_text)
         self._directory = directory
         self._templates: dict[str, jinja2.Template] = {}
         problems = []
@@ -189,11 +206,12 @@ class PageTemplates:
         return message
 
     def _sample_problems(self) -> list[str]:
-        """Render every template now, with and without action links and step, so a typo fails at
-        start-up rather than at 3 a.m."""
+        """Render every template now, with and without action links, step and similar incidents,
+        so a typo fails at start-up rather than at 3 a.m."""
         problems = []
-        for links, step in ((SAMPLE_LINKS, SAMPLE_STEP), (None, SAMPLE_STEP), (None, None)):
-            sample = _sample_page(links, step)
+        for links, step, similar in ((SAMPLE_LINKS, SAMPLE_STEP, [SAMPLE_SIMILAR]), (None, SAMPLE_STEP, []),
+                                     (None, None, [])):  # fmt: skip
+            sample = _sample_page(links, step, similar)
             for role, name in TEMPLATE_FILES.items():
                 try:
                     if role == "slack":
@@ -205,7 +223,7 @@ class PageTemplates:
         return list(dict.fromkeys(problems))
 
 
-def _sample_page(links: PageLinks | None, step: PagedStep | None) -> Page:
+def _sample_page(links: PageLinks | None, step: PagedStep | None, similar: list[SimilarIncident]) -> Page:
     """A page with links (and so an SMS reply code and a call's answer URL), or with none."""
     recipient = Recipient(
         id="sample",
@@ -228,6 +246,7 @@ def _sample_page(links: PageLinks | None, step: PagedStep | None) -> Page:
         web_ui_url="http://localhost:8233",
         idempotency_key="sample",
         step=step,
+        similar=similar,
     )
 
 

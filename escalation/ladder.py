@@ -179,7 +179,8 @@ def paging_until(state: EscalationState, deadline: datetime) -> int:
 def record_notified(
     state: EscalationState, policy: EscalationPolicy, step: Step, result: NotifyResult, now: datetime
 ) -> None:
-    """One ``notified`` event per channel, naming who was reached on it, for the step paged."""
+    """One ``notified`` event per channel, naming who was reached on it, for the step paged; and
+    what a first page found on similar past incidents, or why it went out without them."""
     for channel in dict.fromkeys(d.channel for d in result.deliveries):
         reached = [d.responder for d in result.deliveries if d.channel == channel and d.delivered]
         failed = [d for d in result.deliveries if d.channel == channel and not d.delivered]
@@ -196,6 +197,11 @@ def record_notified(
                 targets=[d.responder for d in failed],
                 note="; ".join(f"{d.responder}: {d.detail}" for d in failed),
             )
+    if result.similar is not None:
+        state.similar = result.similar
+    elif result.similar_problem:
+        note = f"similar past incidents could not be looked up: {result.similar_problem}"
+        _event(state, policy, now, EventKind.SIMILAR_UNAVAILABLE, step, note=note)
 
 
 def record_notify_failed(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import quote
 
+from escalation.learning import SimilarIncident
 from escalation.models import Incident, Severity
 from escalation.state import EventKind, Status, StatusView, TimelineEvent
 from escalation.text import markdown_link, markdown_text
@@ -99,9 +100,58 @@ def current_details(view: StatusView, with_report: bool = False) -> str:
     if notes:
         items = "\n".join(f"- {utc_text(n.at)} {n.actor}: {_markdown_lines(n.note)}" for n in notes)
         lines.append(f"**Latest notes:**\n\n{items}")
+    if view.similar is not None:
+        lines.append(_similar_markdown(view.similar))
     if with_report:
         lines.append(f"**Report:**\n\n{report_markdown(view.incident)}")
     return "\n\n".join(lines)
+
+
+def _similar_markdown(similar: list[SimilarIncident]) -> str:
+    """The first page's similar past incidents; their text is incident text too, so it is escaped."""
+    if not similar:
+        return "**Similar past incidents:** none found"
+    items = []
+    for past in similar:
+        lines = [f"- **{markdown_text(_past_headline(past))}** ({markdown_text(_when_and_who(past))})"]
+        if past.root_cause:
+            lines.append(f"  Root cause: {_markdown_lines(past.root_cause)}")
+        if past.prevention:
+            lines.append(f"  Prevention: {_markdown_lines('; '.join(past.prevention))}")
+        if past.link:
+            lines.append(f"  {markdown_link(past.link)}")
+        items.append("  \n".join(lines))
+    return "**Similar past incidents:**\n\n" + "\n".join(items)
+
+
+def _past_headline(past: SimilarIncident) -> str:
+    return f"{past.severity.value} {past.service}: {past.title}"
+
+
+def _when_and_who(past: SimilarIncident) -> str:
+    return f"{utc_text(past.triggered_at)}, resolved by {past.resolved_by or '-'}"
+
+
+def similar_text(similar: list[SimilarIncident]) -> list[str]:
+    """Similar past incidents for a terminal: one headline each, then root cause, prevention, link."""
+    if not similar:
+        return ["no similar past incidents found"]
+    out = []
+    for n, past in enumerate(similar, 1):
+        out.append(f"{n}. {_past_headline(past)}  ({_when_and_who(past)})")
+        if past.root_cause:
+            out += _labelled("root cause", past.root_cause)
+        if past.prevention:
+            out += _labelled("prevention", "; ".join(past.prevention))
+        if past.link:
+            out.append(f"   {past.link}")
+    return out
+
+
+def _labelled(label: str, text: str) -> list[str]:
+    """``   label: text``, a text of several lines indented under its first."""
+    first, *rest = text.splitlines()
+    return [f"   {label}: {first}", *(f"   {' ' * (len(label) + 2)}{line}" for line in rest)]
 
 
 def _answered_via(view: StatusView) -> str:
@@ -161,6 +211,8 @@ def timeline_text(view: StatusView) -> str:
         out.append(f"paging {', '.join(view.paging)} until {utc_text(view.next_deadline)}")
     if view.acknowledged_by:
         out.append(f"acknowledged by {view.acknowledged_by}{_answered_via(view)}")
+    if view.similar is not None:
+        out += ["", "similar past incidents:", *(f"  {line}" for line in similar_text(view.similar))]
     out.append("")
     for n, (event, channels) in enumerate(_merged_pages(view.timeline)):
         if n == 1 and view.omitted_events:

@@ -24,6 +24,9 @@ class Settings(BaseModel):
     config_dir: Path = Path("config")
     data_dir: Path = Path(".escalation")
     database: Path | None = None
+    database_url: str | None = None
+    """Where close-out records are kept when not the SQLite file at ``database_path``: an SQLAlchemy
+    URL (``postgresql+psycopg://user:password@host/db``) shared by every worker, the CLI and the API."""
     task_queue: str = DEFAULT_TASK_QUEUE
     ui_url: str = DEFAULT_UI_URL
     worker_wait: Duration = timedelta(seconds=30)
@@ -34,7 +37,8 @@ class Settings(BaseModel):
 
     @property
     def database_path(self) -> Path:
-        """Where close-out records are kept: ``ESCALATION_DATABASE`` or under the data directory."""
+        """The SQLite file of the embedded default (without ``ESCALATION_DATABASE_URL``):
+        ``ESCALATION_DATABASE`` or under the data directory."""
         return self.database or self.data_dir / "escalations.db"
 
     @classmethod
@@ -44,6 +48,7 @@ class Settings(BaseModel):
             "config_dir": "ESCALATION_CONFIG",
             "data_dir": "ESCALATION_DATA_DIR",
             "database": "ESCALATION_DATABASE",
+            "database_url": "ESCALATION_DATABASE_URL",
             "task_queue": "ESCALATION_TASK_QUEUE",
             "ui_url": "ESCALATION_UI_URL",
             "worker_wait": "ESCALATION_WORKER_WAIT",

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from escalation.learning import NoticeKind, Review
+from escalation.learning import NoticeKind, Review, SimilarIncident
 from escalation.models import Channel, EscalationPolicy, Incident, Severity, Strict
 
 NOTIFY_ACTIVITY = "notify"
@@ -59,6 +59,8 @@ class EventKind(StrEnum):
     REASSIGNED = "reassigned"
     CANCELLED = "cancelled"
     REPEATED = "repeated"
+    SIMILAR_UNAVAILABLE = "similar_unavailable"
+    """The first page went out without similar past incidents: the record store failed or was slow."""
 
 
 class Via(StrEnum):
@@ -149,6 +151,8 @@ class EscalationState(BaseModel):
     """Early events dropped from a very long timeline (kept in the earlier runs' histories)."""
     opened_by_integration: str | None = None
     """``integration:<name>`` when an integration opened the incident: it may acknowledge and resolve it."""
+    similar: list[SimilarIncident] | None = None
+    """Similar past incidents attached to the first page (None: not looked up, or the look-up failed)."""
 
     @property
     def is_open(self) -> bool:
@@ -183,6 +187,8 @@ class StatusView(Strict):
     omitted_events: int = 0
     review: Review | None = None
     """The post-incident review's state; set by the close-out and the review workflow, not the ladder."""
+    similar: list[SimilarIncident] | None = None
+    """Similar past incidents, as attached to the first page."""
 
 
 class ActionResult(Strict):
@@ -234,6 +240,8 @@ class NotifyRequest(Strict):
     channels: list[Channel] | None
     deadline: datetime
     deliver_within: timedelta = timedelta(seconds=30)
+    first_page: bool = False
+    """The escalation's first page: it looks up similar past incidents (within a bound) and carries them."""
 
 
 class Delivery(Strict):
@@ -247,6 +255,10 @@ class Delivery(Strict):
 
 class NotifyResult(Strict):
     deliveries: list[Delivery]
+    similar: list[SimilarIncident] | None = None
+    """The similar past incidents a first page carried (None: not looked up, or the look-up failed)."""
+    similar_problem: str = ""
+    """Why a first page went out without similar past incidents; never a secret."""
 
 
 class EscalationRecord(Strict):

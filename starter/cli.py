@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from temporalio.service import RPCError
 
 from activities.pages import load_worker_config
-from activities.records import RecordStore
+from activities.store import RecordStore
 from escalation.actions import ACTIONS, Action
 from escalation.config import CHANNELS_FILE, Config, ConfigError, load_config, read_yaml, validation_problems
 from escalation.durations import parse_duration
@@ -34,6 +34,7 @@ from escalation.text import for_terminal
 from starter.api import EscalationError, Escalations, new_dedup_key
 from starter.api_client import TOKEN_ENV, ApiClient, ApiInputError, api_configured
 from starter.connection import TemporalConnectionError
+from starter.database import add_db_command
 from starter.embedded import (
     DEFAULT_API_PORT,
     DEFAULT_PORT,
@@ -46,6 +47,7 @@ from starter.embedded import (
 from starter.inbox import Inbox, page_line, run_inbox
 from starter.local_secrets import Kind, generated_names, use_local_secrets, webhook_secret_names
 from starter.logs import configure_logging
+from starter.similar import add_command as add_similar_command
 from starter.web import create_app, tokens
 from starter.web.tokens import secret_problem
 
@@ -239,10 +241,11 @@ async def _status(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def _record(args: argparse.Namespace, settings: Settings) -> None:
-    record = RecordStore(settings.database_path).latest(args.incident_id)
+    store = RecordStore.from_settings(settings)
+    record = store.latest(args.incident_id)
     if record is None:
         raise EscalationError(
-            f"no close-out record for {args.incident_id} in {settings.database_path}; "
+            f"no close-out record for {args.incident_id} in {store.location}; "
             "records are written when an incident is resolved"
         )
     if args.json:
@@ -444,6 +447,9 @@ def build_parser(over_api: bool = False) -> argparse.ArgumentParser:
     record.add_argument("incident_id")
     record.add_argument("--json", action="store_true", help="print the record as JSON")
     record.set_defaults(run=_record)
+    add_similar_command(commands)
+
+    add_db_command(commands)
 
     check = commands.add_parser("check", help="validate the configuration directory")
     check.add_argument(

@@ -21,14 +21,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
 
-from activities.records import OWNER_ONLY_DIR, OWNER_ONLY_FILE
+from activities.store import OWNER_ONLY_DIR, OWNER_ONLY_FILE, RecordStore
+from escalation.settings import Settings
 from starter.local_secrets import write_owner_only
 from workflows import visibility
 
@@ -297,9 +298,17 @@ def _supervise(children: list[Child]) -> int:
             signal.signal(sig, handler)
 
 
+def upgrade_record_store(env: Mapping[str, str]) -> None:
+    """Migrate the record store the worker will use before starting anything: a wrong
+    ESCALATION_DATABASE_URL stops ``up`` with the fix, not a worker crash loop. (The worker
+    upgrades at start too, for deployments without ``up``; concurrent upgrades wait their turn.)"""
+    RecordStore.from_settings(Settings.from_env(env)).upgrade()
+
+
 def run_worker_only(env: dict[str, str], api_port: int) -> int:
     """``TEMPORAL_ADDRESS`` names a server already: only the worker and the API are needed."""
     _check_free(api_port, "--api-port")
+    upgrade_record_store(env)
     env.setdefault("ESCALATION_PUBLIC_URL", api_url(api_port))
     print(
         f"using the Temporal server at {env['TEMPORAL_ADDRESS']}; starting the worker and the API "
@@ -332,6 +341,7 @@ def run_embedded(embedded: Embedded, demo_key: str | None = None) -> int:
         )
     if prepare_data_dir(embedded.data_dir):
         print(f"tightened {embedded.data_dir} to owner-only access (0700): it holds incident details")
+    upgrade_record_store({**os.environ, "ESCALATION_DATA_DIR": str(embedded.data_dir)})
     log_path = embedded.data_dir / "temporal.log"
     server = Child.launch("the Temporal dev server", lambda: _start_server(embedded, log_path))
     try:

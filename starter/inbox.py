@@ -142,9 +142,10 @@ class Inbox:
 
 def page_line(caught: Caught) -> str:
     """One line per page for the terminal, whatever control characters the page holds; an e-mail's
-    action links follow on indented lines, to open in a browser."""
+    action links, and the similar past incidents a webhook page carries, follow on indented lines."""
     links = _action_links(caught.content.get("text", "")) if caught.channel == "email" else []
-    return "\n".join(for_terminal(line) for line in [_summary(caught), *links])
+    seen = _seen_before(caught.content) if caught.channel == "webhook" else []
+    return "\n".join(for_terminal(line) for line in [_summary(caught), *links, *seen])
 
 
 _ACTION_LINK = re.compile(r"^(Acknowledge|Resolve|Escalate):[ \t]+(https?://\S+)\r?$", re.MULTILINE)
@@ -153,6 +154,16 @@ _ACTION_LINK = re.compile(r"^(Acknowledge|Resolve|Escalate):[ \t]+(https?://\S+)
 def _action_links(text: str) -> list[str]:
     """``  acknowledge: URL`` for each action link line of the shipped e-mail template."""
     return [f"  {action.lower()}: {url}" for action, url in _ACTION_LINK.findall(text)]
+
+
+def _seen_before(document: dict[str, Any]) -> list[str]:
+    """``  seen before: TITLE: ROOT CAUSE`` for each similar past incident on an escalation's first page."""
+    return [
+        f"  seen before: {past.get('title', '')}"
+        + (f": {past['root_cause']}" if past.get("root_cause") else "")
+        for past in document.get("similar", [])
+        if isinstance(past, dict)
+    ]
 
 
 def _summary(caught: Caught) -> str:

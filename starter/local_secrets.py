@@ -16,7 +16,7 @@ from collections.abc import Mapping, MutableMapping
 from enum import Enum
 from pathlib import Path
 
-from activities.records import OWNER_ONLY_DIR, OWNER_ONLY_FILE
+from activities.store import OWNER_ONLY_DIR, OWNER_ONLY_FILE
 from escalation.channel_settings import WEBHOOK_SECRET_PREFIX, is_webhook_secret
 from escalation.config import Config
 from escalation.settings import SECRET_ENV

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from temporalio.client import WorkflowHistory
 
+from activities.store import RecordStore
 from escalation.models import EscalationPolicy, Incident, Severity
+from escalation.settings import Settings
 from escalation.state import EscalationInput
 
 REPO = Path(__file__).resolve().parent.parent
@@ -89,6 +91,13 @@ def incident(severity: Severity = Severity.SEV2, key: str = "db-down", **overrid
     }
     data.update(overrides)
     return Incident.model_validate(data)
+
+
+def sqlite_store(path: Path) -> RecordStore:
+    """A record store in an SQLite file, its tables created as a worker creates them at start."""
+    store = RecordStore.from_settings(Settings(database=path))
+    store.upgrade()
+    return store
 
 
 def start_input(p: EscalationPolicy | None = None, i: Incident | None = None) -> EscalationInput:

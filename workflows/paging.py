@@ -96,6 +96,7 @@ class Pager:
             channels=tier.channels,
             deadline=self._state.next_deadline or workflow.now(),
             deliver_within=ladder.delivery_bound(budget),
+            first_page=page == 1,
         )
         channels = ", ".join(c.value for c in tier.channels) if tier.channels else "their own channels"
         try:

@@ -59,6 +59,7 @@ def document(message: Message) -> dict[str, object]:
         "acknowledge_by": page.deadline.isoformat(),
         "links": {"web_ui": page.web_ui_url, "incident": page.incident.links},
         "commands": {"acknowledge": page.acknowledge_command, "resolve": page.resolve_command},
+        "similar": [past.model_dump(mode="json") for past in page.similar],
     }
 
 

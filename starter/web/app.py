@@ -19,10 +19,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError, create_model
 from temporalio.service import RPCError
 
+from activities.store import StoreError
 from escalation.actions import ACTIONS, Action
 from escalation.config import load_config
 from escalation.events import Event, EventAction, parse_alertmanager, parse_pagerduty
 from escalation.integrations import Integration, integration_actor
+from escalation.learning import SimilarIncident
 from escalation.models import Incident, Severity, Strict, service_id
 from escalation.settings import SECRET_ENV, Settings
 from escalation.state import ActionResult, Status, StatusView
@@ -35,6 +37,7 @@ from starter.api import (
     UnknownIncidentError,
     incident_id_of,
 )
+from starter.similar import similar_incidents
 from starter.web.access_log import hide_tokens_in_access_log
 from starter.web.door import (
     Door,
@@ -259,6 +262,18 @@ def _responder_routes(app: FastAPI) -> None:
         """An incident's state and timeline (as 'escalate status --json')."""
         return await (await door.escalations()).status(incident_id)
 
+    @app.get(
+        "/v1/incidents/{incident_id}/similar",
+        tags=["responders"],
+        responses={404: {"description": "no such incident"}, 503: {"description": "the record store failed"}},
+    )
+    async def similar_past_incidents(
+        incident_id: str, door: DoorDep, who: Responder
+    ) -> list[SimilarIncident]:
+        """The past incidents most like this one, best first (as 'escalate similar --json')."""
+        _, found = await similar_incidents(await door.escalations(), door.store, incident_id)
+        return found
+
     for action in ACTIONS:
         _action_route(app, action)
 
@@ -294,6 +309,10 @@ def _error_handlers(app: FastAPI) -> None:
     async def failed(request: Request, error: EscalationError) -> JSONResponse:
         status = 503 if isinstance(error, UnansweredError) else 409
         return JSONResponse({"detail": str(error)}, status_code=status)
+
+    @app.exception_handler(StoreError)
+    async def store_failed(request: Request, error: StoreError) -> JSONResponse:
+        return JSONResponse({"detail": "the record store failed; try again shortly"}, status_code=503)
 
     @app.exception_handler(RPCError)
     async def unreachable(request: Request, error: RPCError) -> JSONResponse:

@@ -7,12 +7,14 @@ import asyncio
 import hmac
 import json
 from collections.abc import Awaitable, Callable, Mapping
+from functools import cached_property
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request
 from temporalio.service import RPCError
 
+from activities.store import RecordStore
 from escalation.channel_settings import ChannelSettings
 from escalation.config import CHANNELS_FILE, Config, ConfigError, load_channels
 from escalation.settings import SECRET_ENV, Settings
@@ -90,6 +92,11 @@ class Door:
         if not done or not _connected(connecting):
             raise detail(503, "Temporal is not reachable; try again shortly")
         return connecting.result()
+
+    @cached_property
+    def store(self) -> RecordStore:
+        """The record store the workers write, made on first use (only some routes read it)."""
+        return RecordStore.from_settings(self.settings)
 
     @property
     def channels(self) -> ChannelSettings:

@@ -17,6 +17,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.action_links import ActionLinks, LinkClaims, read_link
+from activities.knowledge import SimilarLookup
 from activities.notify import REDACTED, Notifier
 from escalation.config import load_config
 from escalation.models import Channel, Severity
@@ -41,19 +42,23 @@ TRIGGERED_AT = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 
 
 def request(targets: list[str], channels: list[Channel] | None, *, severity: Severity = Severity.SEV2,
-            within: timedelta = timedelta(seconds=30)) -> NotifyRequest:  # fmt: skip
+            within: timedelta = timedelta(seconds=30), first_page: bool = False,
+            ) -> NotifyRequest:  # fmt: skip
     return NotifyRequest(
         incident_id="incident:payments:db-down", idempotency_key=STEP_KEY, incident=incident(severity),
         severity=severity, tier_name="frontline", phase=Phase.PRIMARY, targets=targets, channels=channels,
         deadline=datetime(2026, 11, 25, 3, 15, tzinfo=UTC), deliver_within=within, triggered_at=TRIGGERED_AT,
+        first_page=first_page,
     )  # fmt: skip
 
 
-def notifier(config_dir: Path, env: Mapping[str, str] | None = None, *, links: bool = True) -> Notifier:
+def notifier(config_dir: Path, env: Mapping[str, str] | None = None, *, links: bool = True,
+             similar: SimilarLookup | None = None) -> Notifier:  # fmt: skip
     minter = ActionLinks(LINK_SECRET, PUBLIC, timedelta(hours=24)) if links else None
     return Notifier(
-        load_config(config_dir), {**os.environ, **TWILIO_ENV, **(env or {})}, UI, "default", minter
-    )
+        load_config(config_dir), {**os.environ, **TWILIO_ENV, **(env or {})}, UI, "default", minter,
+        similar=similar,
+    )  # fmt: skip
 
 
 def link_claims(url: str) -> LinkClaims:

@@ -12,14 +12,13 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from activities.records import RecordStore
 from escalation.actions import NoteRequest
 from escalation.config import load_config
 from escalation.reports import headline, report_markdown
 from escalation.state import EventKind, StatusView
 from escalation.text import markdown_text
 from starter.connection import ensure_search_attributes
-from tests.support import EXAMPLE_CONFIG, binary, incident, policy, start_input
+from tests.support import EXAMPLE_CONFIG, binary, incident, policy, sqlite_store, start_input
 from worker import build_worker
 from workflows.escalation import EscalationWorkflow
 
@@ -42,7 +41,7 @@ async def test_the_ladder_keeps_climbing_after_continue_as_new(
     fast = policy(severities={}, tiers=[{"name": "frontline", "primary": ["ana"], "backup": ["ben"],
                                          "ack_timeout": "6s", "backup_timeout": "2s"}])  # fmt: skip
     start = start_input(fast).model_copy(update={"history_limit": 60})
-    async with build_worker(client, queue, load_config(EXAMPLE_CONFIG), RecordStore(tmp_path / "r.db")):
+    async with build_worker(client, queue, load_config(EXAMPLE_CONFIG), sqlite_store(tmp_path / "r.db")):
         handle = await client.start_workflow(
             EscalationWorkflow.run, start, id=f"incident-{queue}", task_queue=queue
         )
@@ -68,7 +67,7 @@ async def test_the_web_ui_still_shows_the_headline_and_report_after_continue_as_
 ) -> None:
     client, queue = dev_server.client, f"can-{uuid.uuid4().hex[:8]}"
     start = start_input().model_copy(update={"history_limit": 60})
-    async with build_worker(client, queue, load_config(EXAMPLE_CONFIG), RecordStore(tmp_path / "r.db")):
+    async with build_worker(client, queue, load_config(EXAMPLE_CONFIG), sqlite_store(tmp_path / "r.db")):
         handle = await client.start_workflow(
             EscalationWorkflow.run,
             start,

@@ -11,14 +11,13 @@ import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from activities.records import RecordStore
 from escalation.config import load_config
 from escalation.settings import Settings
 from escalation.state import EscalationInput
 from starter import api as starter_api
 from starter.api import Escalations, Listed
 from starter.connection import ensure_search_attributes
-from tests.support import EXAMPLE_CONFIG, binary, incident
+from tests.support import EXAMPLE_CONFIG, binary, incident, sqlite_store
 from worker import build_worker
 from workflows import visibility
 
@@ -57,7 +56,7 @@ async def test_a_continued_escalation_lists_with_its_trigger_time_after_a_newer_
     client, queue = dev_server.client, f"list-{uuid.uuid4().hex[:8]}"
     config = load_config(EXAMPLE_CONFIG)
     api = Escalations(client, Settings(task_queue=queue), config)
-    async with build_worker(client, queue, config, RecordStore(tmp_path / "r.db")):
+    async with build_worker(client, queue, config, sqlite_store(tmp_path / "r.db")):
         older = await api.trigger(incident(key=f"older-{uuid.uuid4().hex[:6]}"))
         newer = await api.trigger(incident(key=f"newer-{uuid.uuid4().hex[:6]}"))
         for n in range(40):

@@ -22,7 +22,6 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.close_out import CloseOut
-from activities.records import RecordStore
 from escalation.actions import AcknowledgeRequest, EscalateRequest, NoteRequest, ResolveRequest
 from escalation.config import load_config
 from escalation.models import Channel, Severity
@@ -31,7 +30,7 @@ from escalation.settings import Settings
 from escalation.state import NOTIFY_ACTIVITY, Delivery, NotifyRequest, NotifyResult, Phase
 from starter.api import Escalations
 from starter.connection import ensure_search_attributes
-from tests.support import EXAMPLE_CONFIG, binary, incident, policy, start_input
+from tests.support import EXAMPLE_CONFIG, binary, incident, policy, sqlite_store, start_input
 from worker import build_worker
 from workflows.escalation import EscalationWorkflow
 from workflows.reply_codes import ReplyCodesWorkflow
@@ -102,6 +101,28 @@ async def _channels_partly_down_then_resolve(env: WorkflowEnvironment, client: C
     return client.get_workflow_handle(opened.incident_id)
 
 
+async def _similar_incidents_on_the_first_page(env: WorkflowEnvironment, client: Client) -> WorkflowHandle:
+    """A resolved incident's root cause comes back on the next similar incident's first page."""
+    api = Escalations(client, Settings(task_queue=QUEUE), load_config(EXAMPLE_CONFIG))
+    past = await api.trigger(
+        incident(key="replay-pool", title="Checkout database pool exhausted"), policy="support"
+    )
+    resolution = {
+        "responder": "ana",
+        "summary": "restarted",
+        "root_cause": "a batch job held every connection",
+    }
+    await api.act(past.incident_id, "resolve", resolution)
+    await client.get_workflow_handle(past.incident_id).result()
+    again = incident(key="replay-pool-again", title="Checkout database pool exhausted again")
+    opened = await api.trigger(again, policy="support")
+    handle = client.get_workflow_handle(opened.incident_id)
+    while (await api.status(opened.incident_id)).similar is None:
+        await asyncio.sleep(0.1)
+    await api.act(opened.incident_id, "resolve", {"responder": "ana", "summary": "stopped the batch job"})
+    return handle
+
+
 class SlowFrontline:
     """Pages to the frontline tier hang until released; every other page is delivered at once."""
 
@@ -129,7 +150,7 @@ async def _escalate_now_during_a_slow_page(env: WorkflowEnvironment, client: Cli
     escalate = EscalateRequest(responder="ana", reason="needs a supervisor")
     resolve = ResolveRequest(responder="sofia", summary="restarted")
     with tempfile.TemporaryDirectory() as tmp:
-        close_out = CloseOut(RecordStore(Path(tmp) / "records.db")).close_out
+        close_out = CloseOut(sqlite_store(Path(tmp) / "records.db")).close_out
         async with Worker(client, task_queue=queue, workflows=[EscalationWorkflow],
                           activities=[slow.notify, close_out]):  # fmt: skip
             handle = await client.start_workflow(
@@ -167,6 +188,7 @@ SCENARIOS = {
     "channels_partly_down_then_resolve": _channels_partly_down_then_resolve,
     "escalate_now_during_a_slow_page": _escalate_now_during_a_slow_page,
     "reply_codes_until_continue_as_new": _reply_codes_until_continue_as_new,
+    "similar_incidents_on_the_first_page": _similar_incidents_on_the_first_page,
 }
 
 
@@ -177,7 +199,7 @@ async def main() -> None:
     ) as env:
         await ensure_search_attributes(env.client)
         with tempfile.TemporaryDirectory() as tmp:
-            store = RecordStore(Path(tmp) / "records.db")
+            store = sqlite_store(Path(tmp) / "records.db")
             async with build_worker(env.client, QUEUE, load_config(EXAMPLE_CONFIG), store):
                 for name in sys.argv[1:] or SCENARIOS:
                     handle = await SCENARIOS[name](env, env.client)

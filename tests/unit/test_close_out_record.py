@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from activities.records import RecordStore
 from escalation import ladder
 from escalation.actions import AcknowledgeRequest, EscalateRequest, ReassignRequest, ResolveRequest
 from escalation.state import EscalationRecord, EscalationState
 from starter.cli import run
-from tests.support import policy, start_input
+from tests.support import policy, sqlite_store, start_input
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 P = policy(resolve_deadline="1h")
@@ -83,7 +82,7 @@ def test_escalate_record_prints_the_first_acknowledgement_and_the_last_holder(
 ) -> None:
     state = acknowledged_by_ana_at_5()
     ladder.reassign(state, P, ReassignRequest(responder="ana", to="sam"), at(20))
-    RecordStore(tmp_path / "records.db").save(resolved(state, by="sam"))
+    sqlite_store(tmp_path / "records.db").save(resolved(state, by="sam"))
     monkeypatch.setenv("ESCALATION_DATABASE", str(tmp_path / "records.db"))
 
     assert run(["record", "incident-1"]) == 0

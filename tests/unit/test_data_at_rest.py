@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from activities.records import RecordStore
 from escalation.state import EscalationRecord, PolicyRef, Status
 from starter.embedded import prepare_data_dir
-from tests.support import incident
+from tests.support import incident, sqlite_store
 
 
 @pytest.fixture
@@ -41,15 +40,16 @@ def a_record() -> EscalationRecord:
 
 @pytest.mark.usefixtures("permissive_umask")
 def test_the_record_store_creates_its_database_and_directory_owner_only(tmp_path: Path) -> None:
-    store = RecordStore(tmp_path / "records" / "escalations.db")
+    path = tmp_path / "records" / "escalations.db"
+    store = sqlite_store(path)
     store.save(a_record())
-    with closing(sqlite3.connect(store.path)) as reader:  # kept open, so -wal and -shm stay
+    with closing(sqlite3.connect(path)) as reader:  # kept open, so -wal and -shm stay
         reader.execute("SELECT count(*) FROM escalations").fetchone()
         store.save(a_record())
-        files = sorted(store.path.parent.iterdir())
-        assert [path.name for path in files] == ["escalations.db", "escalations.db-shm", "escalations.db-wal"]
-        assert {path.name: mode(path) for path in files} == dict.fromkeys([p.name for p in files], 0o600)
-    assert mode(store.path.parent) == 0o700
+        files = sorted(path.parent.iterdir())
+        assert [file.name for file in files] == ["escalations.db", "escalations.db-shm", "escalations.db-wal"]
+        assert {file.name: mode(file) for file in files} == dict.fromkeys([f.name for f in files], 0o600)
+    assert mode(path.parent) == 0o700
     assert store.latest("incident:payments:db-down") == a_record()
 
 

@@ -72,14 +72,18 @@ def config_with_integrations(tmp_path: Path) -> Path:
 async def running_api(
     env: WorkflowEnvironment, directory: Path, tmp_path: Path, api_env: Mapping[str, str] = ENV
 ) -> AsyncIterator[Api]:
-    """The app over ``directory``'s configuration with ``api_env``, and a worker with the same secrets."""
+    """The app over ``directory``'s configuration with ``api_env``, and a worker with the same secrets
+    and record store."""
     worker_env = {**os.environ, **api_env}
     async with running_ladder(env, load_config(directory), tmp_path, worker_env) as ladder:
 
         async def bound() -> Escalations:
             return ladder.api
 
-        app = create_app(Settings(config_dir=directory, task_queue=ladder.task_queue), bound, api_env)
+        settings = Settings(
+            config_dir=directory, task_queue=ladder.task_queue, database_url=ladder.store.location
+        )
+        app = create_app(settings, bound, api_env)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
             running = Api(http, ladder, transport)

@@ -16,12 +16,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.action_links import ActionLinks
 from activities.notify import Notifier
-from activities.records import RecordStore
+from activities.store import RecordStore
 from escalation.config import Config, load_config
 from escalation.settings import DEFAULT_UI_URL, Settings
 from escalation.state import EscalationInput, StatusView
 from starter.api import Escalations
-from tests.support import EXAMPLE_CONFIG
+from tests.support import EXAMPLE_CONFIG, sqlite_store
 from worker import build_worker
 from workflows.escalation import EscalationWorkflow
 
@@ -90,10 +90,12 @@ async def running_ladder(
     tmp_path: Path,
     worker_env: Mapping[str, str] | None = None,
     links: ActionLinks | None = None,
+    store: RecordStore | None = None,
 ) -> AsyncIterator[Ladder]:
-    """A worker on its own task queue with ``config``; open escalations are ended afterwards."""
+    """A worker on its own task queue with ``config`` (and ``store``, default a new SQLite file);
+    open escalations are ended afterwards."""
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
-    store = RecordStore(tmp_path / f"records-{task_queue}.db")
+    store = store or sqlite_store(tmp_path / f"records-{task_queue}.db")
     api = Escalations(env.client, Settings(task_queue=task_queue), config)
     async with build_worker(env.client, task_queue, config, store, env=worker_env, links=links):
         ladder = Ladder(env, env.client, task_queue, store, api)
