@@ -44,19 +44,17 @@ from starter.embedded import (
     run_embedded,
     run_worker_only,
 )
+from starter.errors import BadInputError
 from starter.inbox import Inbox, page_line, run_inbox
 from starter.local_secrets import Kind, generated_names, use_local_secrets, webhook_secret_names
 from starter.logs import configure_logging
+from starter.report import add_report_command
 from starter.similar import add_command as add_similar_command
 from starter.web import create_app, tokens
 from starter.web.tokens import secret_problem
 
 BAD_INPUT = 2
 FAILED = 1
-
-
-class BadInputError(Exception):
-    """Input the user can fix; printed as is, exit code 2."""
 
 
 def _say(text: str, *, file: TextIO | None = None) -> None:
@@ -450,6 +448,8 @@ def build_parser(over_api: bool = False) -> argparse.ArgumentParser:
     add_similar_command(commands)
 
     add_db_command(commands)
+
+    add_report_command(commands)
 
     check = commands.add_parser("check", help="validate the configuration directory")
     check.add_argument(
