@@ -22,6 +22,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.action_links import ActionLinks, action_links
 from activities.close_out import CloseOut
+from activities.notices import Notices
 from activities.notify import Notifier
 from activities.pages import load_worker_config
 from activities.records import RecordStore
@@ -52,16 +53,17 @@ def build_worker(
     """The one place that decides which workflows and activities a worker runs.
 
     ``env`` holds the channels' secrets (default: this process's environment); ``links`` mints
-    the pages' signed action links, and with them SMS pages carry reply codes kept by
-    ``ReplyCodesWorkflow`` on this task queue.
+    the pages' signed action links (and the review link in a review owner's notice), and with
+    them SMS pages carry reply codes kept by ``ReplyCodesWorkflow`` on this task queue.
     """
     notifier = Notifier(config, os.environ if env is None else env, ui_url, client.namespace, links, client)
+    notices = Notices(notifier.deliverer, ui_url, client.namespace, links)
     return Worker(
         client,
         task_queue=task_queue,
         workflow_runner=SANDBOX,
         workflows=[EscalationWorkflow, ReplyCodesWorkflow],
-        activities=[notifier.notify, CloseOut(store).close_out],
+        activities=[notifier.notify, notices.send_notice, CloseOut(store, notices).close_out],
     )
 
 
