@@ -11,7 +11,7 @@ from activities.notices import closing_notice, notice_channels, notice_key
 from activities.pages import Notice, PageTemplates, Recipient
 from escalation.config import load_config
 from escalation.learning import NoticeKind, Review, ReviewStatus
-from escalation.models import Channel
+from escalation.models import Channel, Incident
 from escalation.state import Status
 from tests.notice_samples import REVIEW_DUE, closed_record, pending_review
 from tests.support import EXAMPLE_CONFIG, incident
@@ -21,12 +21,12 @@ ROSTER = load_config(EXAMPLE_CONFIG).roster
 PAGES = (("ana", Channel.EMAIL), ("ana", Channel.WEBHOOK), ("ben", Channel.EMAIL), ("sofia", Channel.SMS))
 
 
-def reported_by(reporter: str) -> object:
+def reported_by(reporter: str) -> Incident:
     return incident(report={"what_happened": "connection refused", "reporter": reporter})
 
 
 def test_the_closing_notice_goes_to_everyone_the_pages_reached_each_once_and_the_reporter() -> None:
-    record = closed_record(reported_by("sam"), pages=PAGES, failed=[("dba-kim", Channel.SMS)])  # type: ignore[arg-type]
+    record = closed_record(reported_by("sam"), pages=PAGES, failed=[("dba-kim", Channel.SMS)])
     request = closing_notice(record, ROSTER)
     assert request.kind is NoticeKind.CLOSED
     assert request.recipients == ["ana", "ben", "sofia", "sam"], "a page that reached nobody is not a page"
@@ -35,7 +35,7 @@ def test_the_closing_notice_goes_to_everyone_the_pages_reached_each_once_and_the
 
 @pytest.mark.parametrize("reporter", ["", "Sam Supervisor", "someone from support", "ana"])
 def test_a_reporter_who_is_not_a_roster_responder_is_not_told_and_nobody_is_told_twice(reporter: str) -> None:
-    record = closed_record(reported_by(reporter), pages=PAGES)  # type: ignore[arg-type]
+    record = closed_record(reported_by(reporter), pages=PAGES)
     assert closing_notice(record, ROSTER).recipients == ["ana", "ben", "sofia"]
 
 
