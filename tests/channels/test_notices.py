@@ -7,6 +7,7 @@ import os
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import unquote
 
 from hypothesis import HealthCheck, given, settings
 from temporalio.testing import ActivityEnvironment
@@ -109,7 +110,7 @@ async def test_a_closing_notice_escapes_hostile_text_in_every_medium_and_links_t
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;!here&gt;" in html
         assert "Thank you for escalating" in mail.content["text"]
 
-    [review_url] = re.findall(rf"^Review: ({re.escape(PUBLIC)}/r/\S+)$", ana.content["text"], re.MULTILINE)
+    [review_url] = re.findall(rf"^Review: ({re.escape(PUBLIC)}/r/\S+)\r?$", ana.content["text"], re.MULTILINE)
     claims = read_review_link(review_url.removeprefix(f"{PUBLIC}/r/"), LINK_SECRET)
     assert (claims.incident_id, claims.triggered_at, claims.responder) == (
         record.incident_id, record.triggered_at, "ana"
@@ -122,7 +123,7 @@ async def test_a_closing_notice_escapes_hostile_text_in_every_medium_and_links_t
     )
 
     slack = caught["slack", "team-room"]
-    assert slack.key == f"{key}/slack/team-room"
+    assert unquote(slack.key) == f"{key}/slack/team-room", "from the Idempotency-Key header, percent-encoded"
     for text in mrkdwn_texts(slack.content):
         assert "<!" not in text and "<https" not in text and "<@U0EVIL>" not in text, text
     assert any("<@U0ANA0001>" in text for text in mrkdwn_texts(slack.content)), "only the mention is real"
