@@ -129,7 +129,8 @@ async def _escalate_now_during_a_slow_page(env: WorkflowEnvironment, client: Cli
     escalate = EscalateRequest(responder="ana", reason="needs a supervisor")
     resolve = ResolveRequest(responder="sofia", summary="restarted")
     with tempfile.TemporaryDirectory() as tmp:
-        close_out = CloseOut(RecordStore(Path(tmp) / "records.db")).close_out
+        store = RecordStore(Path(tmp) / "records.db")
+        close_out = CloseOut(store, load_config(EXAMPLE_CONFIG), client, QUEUE).close_out
         async with Worker(client, task_queue=queue, workflows=[EscalationWorkflow],
                           activities=[slow.notify, close_out]):  # fmt: skip
             handle = await client.start_workflow(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -12,14 +13,17 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.action_links import ActionLinks
+from activities.close_out import CloseOut
 from activities.notify import Notifier
 from activities.records import RecordStore
 from escalation.config import Config, load_config
+from escalation.learning import review_workflow_id
 from escalation.settings import DEFAULT_UI_URL, Settings
-from escalation.state import EscalationInput, StatusView
+from escalation.state import EscalationInput, EscalationRecord, StatusView
 from starter.api import Escalations
 from tests.support import EXAMPLE_CONFIG
 from worker import build_worker
@@ -47,20 +51,29 @@ class Ladder:
         self.started.append(handle)
         return handle
 
+    @property
+    def close_out(self) -> Callable[..., object]:
+        """The close-out activity as ``build_worker`` wires it (reviews run on this ladder's queue)."""
+        return CloseOut(self.store, self.api.config, self.client, self.task_queue).close_out
+
     async def terminate_open(self) -> None:
         """Open escalations left behind would hold the shared server's clock, and so would one
         terminated while an activity of it runs: time stops skipping for every later test.
         So let running activities finish (bounded), then terminate. A pending workflow task may
-        be about to schedule one (a page for the step an action just moved to): wait for it too."""
+        be about to schedule one (a page for the step an action just moved to): wait for it too.
+        The reviews the finished escalations opened are ended the same way."""
         for handle in self.started:
-            for _ in range(600):  # a page to dead channels takes seconds: wait for it (bounded)
-                description = await handle.describe()
-                raw = description.raw_description
-                if not raw.pending_activities and not raw.HasField("pending_workflow_task"):
-                    break
-                await asyncio.sleep(0.05)
-            if description.status == WorkflowExecutionStatus.RUNNING:
+            if await _settled(handle) == WorkflowExecutionStatus.RUNNING:
                 await handle.terminate("test finished")
+        for handle in self.started:
+            if (await handle.describe()).status != WorkflowExecutionStatus.COMPLETED:
+                continue
+            record: EscalationRecord = await handle.result(result_type=EscalationRecord)
+            review_id = review_workflow_id(record.incident_id, record.triggered_at)
+            review = self.client.get_workflow_handle(review_id)
+            with contextlib.suppress(RPCError):  # not found: the policy required no review
+                if await _settled(review) == WorkflowExecutionStatus.RUNNING:
+                    await review.terminate("test finished")
 
     async def status(self, handle: WorkflowHandle) -> StatusView:
         return await handle.query(EscalationWorkflow.status)
@@ -77,6 +90,17 @@ class Ladder:
                 return view
             await asyncio.sleep(0.05)
         raise AssertionError(f"condition never held; last status: {view.model_dump_json(indent=1)}")
+
+
+async def _settled(handle: WorkflowHandle) -> WorkflowExecutionStatus | None:
+    """The workflow's status once no activity or workflow task of it is pending (bounded wait)."""
+    for _ in range(600):  # a page to dead channels takes seconds: wait for it (bounded)
+        description = await handle.describe()
+        raw = description.raw_description
+        if not raw.pending_activities and not raw.HasField("pending_workflow_task"):
+            break
+        await asyncio.sleep(0.05)
+    return description.status
 
 
 def notified(view: StatusView) -> list[list[str]]:
