@@ -78,12 +78,8 @@ def opening(
 def refusal(start: ReviewInput, review: Review, request: ReviewSubmissionRequest) -> str | None:
     """Why this submission cannot be taken, in a sentence; None if it can."""
     incident_id = start.record.incident_id
-    if review.status is ReviewStatus.COMPLETE:
-        when = f" at {_minute(review.submitted_at)}" if review.submitted_at else ""
-        return f"the review of {incident_id} was already submitted by {review.submitted_by}{when}"
-    if review.status is not ReviewStatus.PENDING:
-        when = f" at {_minute(review.due_at)}" if review.due_at else ""
-        return f"the review window of {incident_id} closed{when}; the record says the review was skipped"
+    if reason := closed(incident_id, review):
+        return reason
     if request.responder not in start.may_submit:
         if review.owner:
             return f"{request.responder} may not submit this review: it is {review.owner}'s"
@@ -97,6 +93,17 @@ def refusal(start: ReviewInput, review: Review, request: ReviewSubmissionRequest
             f"stop_at {stop_at!r} is not a tier of policy {start.record.policy.name}; "
             f"use one of: {', '.join(start.tiers)}"
         )
+    return None
+
+
+def closed(incident_id: str, review: Review) -> str | None:
+    """Why a review takes no more submissions (submitted, or its window passed); None while pending."""
+    if review.status is ReviewStatus.COMPLETE:
+        when = f" at {_minute(review.submitted_at)}" if review.submitted_at else ""
+        return f"the review of {incident_id} was already submitted by {review.submitted_by}{when}"
+    if review.status is not ReviewStatus.PENDING:
+        when = f" at {_minute(review.due_at)}" if review.due_at else ""
+        return f"the review window of {incident_id} closed{when}; the record says the review was skipped"
     return None
 
 

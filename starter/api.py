@@ -20,6 +20,7 @@ from temporalio.client import (
     WithStartWorkflowOperation,
     WorkflowExecutionStatus,
     WorkflowHandle,
+    WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -40,7 +41,7 @@ from escalation.learning import Review, ReviewStatus, review_workflow_id
 from escalation.models import Incident, Severity, service_id
 from escalation.replies import Booked, reply_codes_id
 from escalation.reports import headline, report_markdown, web_ui_url
-from escalation.reviews import REVIEW_QUERY, SUBMIT_REVIEW_UPDATE, ReviewSubmissionRequest
+from escalation.reviews import REVIEW_QUERY, SUBMIT_REVIEW_UPDATE, ReviewSubmissionRequest, closed
 from escalation.settings import Settings
 from escalation.state import (
     OPEN_STATUSES,
@@ -60,6 +61,8 @@ from workflows.reply_codes import ReplyCodesWorkflow
 CLOSING_WAIT = timedelta(seconds=30)
 T = TypeVar("T")
 CLOSING_POLL = timedelta(milliseconds=200)
+CLOSED_REVIEW_WAIT = timedelta(seconds=5)
+"""How long to ask an ended review how it ended (a worker replays it), before a plainer answer."""
 
 
 class EscalationError(Exception):
@@ -317,16 +320,21 @@ class Escalations:
     async def _review_closed(
         self, handle: WorkflowHandle, incident_id: str, error: RPCError
     ) -> EscalationError:
-        """Why a review's workflow did not answer: never opened (404), or over (a refusal)."""
+        """Why a review's workflow did not answer: never opened (404), or over (a refusal that
+        says how it ended, as the review last had it)."""
         if error.status != RPCStatusCode.NOT_FOUND:
             return EscalationError(f"{incident_id}: {error.message}")
         try:
             await handle.describe()
         except RPCError:
             return UnknownIncidentError(f"no review of {incident_id!r} was opened; its policy required none")
+        try:
+            review = await handle.query(REVIEW_QUERY, result_type=Review, rpc_timeout=CLOSED_REVIEW_WAIT)
+        except (RPCError, WorkflowQueryFailedError):
+            review = None
         return RefusedError(
-            f"the review of {incident_id} is closed: it was submitted or its window passed "
-            f"('escalate record {incident_id}' shows which)"
+            (review and closed(incident_id, review))
+            or f"the review of {incident_id} is closed: it was submitted or its window passed"
         )
 
     async def reply_code(self, responder: str, code: int) -> Booked | None:

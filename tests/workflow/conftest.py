@@ -63,7 +63,7 @@ class Ladder:
         be about to schedule one (a page for the step an action just moved to): wait for it too.
         The reviews the finished escalations opened are ended the same way."""
         for handle in self.started:
-            if await _settled(handle) == WorkflowExecutionStatus.RUNNING:
+            if await settled(handle) == WorkflowExecutionStatus.RUNNING:
                 await handle.terminate("test finished")
         for handle in self.started:
             if (await handle.describe()).status != WorkflowExecutionStatus.COMPLETED:
@@ -72,7 +72,7 @@ class Ladder:
             review_id = review_workflow_id(record.incident_id, record.triggered_at)
             review = self.client.get_workflow_handle(review_id)
             with contextlib.suppress(RPCError):  # not found: the policy required no review
-                if await _settled(review) == WorkflowExecutionStatus.RUNNING:
+                if await settled(review) == WorkflowExecutionStatus.RUNNING:
                     await review.terminate("test finished")
 
     async def status(self, handle: WorkflowHandle) -> StatusView:
@@ -92,7 +92,7 @@ class Ladder:
         raise AssertionError(f"condition never held; last status: {view.model_dump_json(indent=1)}")
 
 
-async def _settled(handle: WorkflowHandle) -> WorkflowExecutionStatus | None:
+async def settled(handle: WorkflowHandle) -> WorkflowExecutionStatus | None:
     """The workflow's status once no activity or workflow task of it is pending (bounded wait)."""
     for _ in range(600):  # a page to dead channels takes seconds: wait for it (bounded)
         description = await handle.describe()
@@ -118,7 +118,7 @@ async def running_ladder(
     """A worker on its own task queue with ``config``; open escalations are ended afterwards."""
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
     store = RecordStore(tmp_path / f"records-{task_queue}.db")
-    api = Escalations(env.client, Settings(task_queue=task_queue), config)
+    api = Escalations(env.client, Settings(task_queue=task_queue, database=store.path), config)
     async with build_worker(env.client, task_queue, config, store, env=worker_env, links=links):
         ladder = Ladder(env, env.client, task_queue, store, api)
         yield ladder
