@@ -276,6 +276,8 @@ async def _record(args: argparse.Namespace, settings: Settings) -> None:
         f"  time to acknowledge: {_seconds(record.time_to_acknowledge_seconds)}, "
         f"time to resolve: {_seconds(record.time_to_resolve_seconds)}"
     )
+    if record.review:
+        _say(f"  review: {review_cli.summary(record.review)}")
 
 
 def _seconds(value: float | None) -> str:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from datetime import UTC
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from escalation.learning import Review, ReviewSubmission, Verdict
+from escalation.learning import Review, ReviewStatus, ReviewSubmission, Verdict
 from escalation.models import PATTERN_HINTS
 
 FLAGS = {
@@ -73,3 +74,14 @@ def _problem(item: ErrorDetails) -> str:
 def outcome(incident_id: str, review: Review) -> str:
     verdict = review.submission.verdict.value if review.submission else "-"
     return f"review of {incident_id} recorded: {verdict}, submitted by {review.submitted_by}; thank you"
+
+
+def summary(review: Review) -> str:
+    """One line for ``escalate record``: where the review stands."""
+    if review.status is ReviewStatus.PENDING:
+        due = f", due {review.due_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if review.due_at else ""
+        return f"pending (owner {review.owner or 'anyone it paged'}{due}; 'escalate review' submits it)"
+    if review.status is ReviewStatus.COMPLETE and review.submission:
+        stop = f", could have stopped at {review.submission.stop_at}" if review.submission.stop_at else ""
+        return f"complete by {review.submitted_by}: {review.submission.verdict.value}{stop}"
+    return review.status.value
