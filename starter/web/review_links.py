@@ -99,7 +99,7 @@ def _problems(error: ValidationError) -> str:
 
 def review_link_routes(app: FastAPI) -> None:
     @app.get("/r/{token}", response_class=HTMLResponse, tags=["links"])
-    async def show(token: str, door: DoorDep) -> HTMLResponse:
+    async def review_page(token: str, door: DoorDep) -> HTMLResponse:
         """A review link: the review as it stands and, while it is pending, its form. Changes nothing."""
         try:
             claims = _claims(door, token)
@@ -112,7 +112,7 @@ def review_link_routes(app: FastAPI) -> None:
         return _page(200, title, claims=claims, review=review, form=form)
 
     @app.post("/r/{token}", response_class=HTMLResponse, tags=["links"])
-    async def submit(token: str, request: Request, door: DoorDep) -> HTMLResponse:
+    async def submit_review_form(token: str, request: Request, door: DoorDep) -> HTMLResponse:
         """Submit the review as the link's responder (form fields: verdict, stop_at, and the
         lists, one item per line); shows the outcome."""
         try:
