@@ -130,8 +130,8 @@ async def test_the_owner_is_reminded_after_one_day_and_after_three(reviewing: Re
     assert len({request.idempotency_key for request in requests}) == 2
     assert requests[0].record.incident_id == record.incident_id
     assert requests[0].record.review and requests[0].record.review.status is ReviewStatus.PENDING
-    assert (await review.query(ReviewWorkflow.review)).reminders_sent == 2
     await reviewing.stored(record, lambda r: r.reminders_sent == 2)
+    assert (await review.query(ReviewWorkflow.review)).reminders_sent == 2
 
 
 async def test_a_submitted_review_completes_the_record_and_stops_the_reminders(reviewing: Reviewing) -> None:
@@ -217,7 +217,9 @@ async def test_a_severity_the_policy_does_not_review_opens_no_review(reviewing: 
 
     assert stored.status is ReviewStatus.NOT_REQUIRED
     with pytest.raises(RPCError):
-        await reviewing.review_of(record).describe()
+        await reviewing.ladder.client.get_workflow_handle(
+            review_workflow_id(record.incident_id, record.triggered_at)
+        ).describe()
     by_ana = ReviewSubmissionRequest(responder="ana", submission=LESSON)
     with pytest.raises(UnknownIncidentError, match="no review pending"):
         await reviewing.api.submit_review(record.incident_id, by_ana)
