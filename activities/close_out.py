@@ -12,8 +12,9 @@ import contextlib
 
 import structlog
 from temporalio import activity
-from temporalio.client import Client, WorkflowAlreadyStartedError
+from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.records import RecordStore
 from escalation import reviews

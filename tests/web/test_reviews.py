@@ -23,13 +23,13 @@ LINKS = ActionLinks(API_SECRET, "http://api", timedelta(hours=24))
 async def resolved(api: Api) -> EscalationRecord:
     """The incident opened, acknowledged and resolved by ana over the API, and closed out."""
     assert (await api.enqueue(trigger())).status_code == 202
-    handle = api.ladder.client.get_workflow_handle(INCIDENT)
+    handle = api.ladder.client.get_workflow_handle(INCIDENT, result_type=EscalationRecord)
     await api.ladder.until(handle, lambda view: len(notified(view)) == 1)
     for action, body in (("acknowledge", {}), ("resolve", {"summary": "failed over"})):
         path = f"/v1/incidents/{INCIDENT}/{action}"
         answer = await api.http.post(path, json=body, headers=api.token("ana"))
         assert answer.status_code == 200, answer.text
-    return await handle.result(result_type=EscalationRecord)
+    return await handle.result()
 
 
 async def submit(api: Api, body: Any, responder: str = "ana") -> httpx.Response:

@@ -68,7 +68,8 @@ class Ladder:
         for handle in self.started:
             if (await handle.describe()).status != WorkflowExecutionStatus.COMPLETED:
                 continue
-            record: EscalationRecord = await handle.result(result_type=EscalationRecord)
+            finished = self.client.get_workflow_handle(handle.id, result_type=EscalationRecord)
+            record = await finished.result()
             review_id = review_workflow_id(record.incident_id, record.triggered_at)
             review = self.client.get_workflow_handle(review_id)
             with contextlib.suppress(RPCError):  # not found: the policy required no review

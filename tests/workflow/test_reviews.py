@@ -53,16 +53,16 @@ class Reviewing:
     async def resolved(self, severity: Severity = Severity.SEV2, key: str | None = None) -> EscalationRecord:
         """An escalation acknowledged and resolved by ana, closed out."""
         opened = await self.api.trigger(incident(severity, key=key or uuid.uuid4().hex[:8]))
-        handle = self.ladder.client.get_workflow_handle(opened.incident_id)
+        handle = self.ladder.client.get_workflow_handle(opened.incident_id, result_type=EscalationRecord)
         self.ladder.started.append(handle)
         await self.ladder.until(handle, lambda view: len(notified(view)) == 1)
         await self.api.act(opened.incident_id, "acknowledge", {"responder": "ana"})
         await self.api.act(opened.incident_id, "resolve", {"responder": "ana", "summary": "failed over"})
-        return await handle.result(result_type=EscalationRecord)
+        return await handle.result()
 
-    def review_of(self, record: EscalationRecord) -> WorkflowHandle:
+    def review_of(self, record: EscalationRecord) -> WorkflowHandle[ReviewWorkflow, Review]:
         review_id = review_workflow_id(record.incident_id, record.triggered_at)
-        handle = self.ladder.client.get_workflow_handle(review_id)
+        handle = self.ladder.client.get_workflow_handle_for(ReviewWorkflow.run, review_id)
         self.reviews.append(handle)
         return handle
 
@@ -152,7 +152,7 @@ async def test_a_submitted_review_completes_the_record_and_stops_the_reminders(r
     assert (done.status, done.submitted_by, done.submission) == (ReviewStatus.COMPLETE, "ana", submission)
     stored = await reviewing.stored(record, lambda r: r.status is ReviewStatus.COMPLETE)
     assert stored.submission == submission and stored.submitted_at is not None
-    assert (await review.result(result_type=Review)).status is ReviewStatus.COMPLETE
+    assert (await review.result()).status is ReviewStatus.COMPLETE
     assert reviewing.notices.sent == []
 
 
@@ -160,7 +160,8 @@ async def test_the_window_passing_without_a_review_records_it_skipped(reviewing:
     record = await reviewing.resolved()
     review = reviewing.review_of(record)
 
-    ended = await review.result(result_type=Review)
+    await reviewing.ladder.env.sleep(timedelta(days=15))
+    ended = await review.result()
 
     assert ended.status is ReviewStatus.SKIPPED and ended.reminders_sent == 2
     stored = await reviewing.stored(record, lambda r: r.status is ReviewStatus.SKIPPED)
