@@ -26,12 +26,14 @@ from activities.notices import Notices
 from activities.notify import Notifier
 from activities.pages import load_worker_config
 from activities.records import RecordStore
+from activities.reviews import ReviewRecords
 from escalation.config import Config, ConfigError
 from escalation.settings import DEFAULT_UI_URL, SECRET_ENV, Settings
 from starter.connection import TemporalConnectionError, connect_with_retry, ensure_search_attributes
 from starter.logs import configure_logging
 from workflows.escalation import EscalationWorkflow
 from workflows.reply_codes import ReplyCodesWorkflow
+from workflows.review import ReviewWorkflow
 
 T = TypeVar("T")
 SANDBOX = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_all_modules())
@@ -62,8 +64,13 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflow_runner=SANDBOX,
-        workflows=[EscalationWorkflow, ReplyCodesWorkflow],
-        activities=[notifier.notify, notices.send_notice, CloseOut(store, notices).close_out],
+        workflows=[EscalationWorkflow, ReplyCodesWorkflow, ReviewWorkflow],
+        activities=[
+            notifier.notify,
+            notices.send_notice,
+            CloseOut(store, config, client, task_queue, notices).close_out,
+            ReviewRecords(store).set_review,
+        ],
     )
 
 

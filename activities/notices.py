@@ -23,6 +23,7 @@ from activities.channels.base import Message
 from activities.contact_routing import Send, plan_each
 from activities.delivery import Deliverer
 from activities.pages import Notice, Recipient
+from escalation import reviews
 from escalation.learning import NoticeKind, ReviewStatus
 from escalation.models import Channel, Roster
 from escalation.reports import web_ui_url
@@ -130,18 +131,20 @@ class Notices:
                 reason=self.redact(f"{type(error).__name__}: {error}"),
             )
 
-    def _review_urls(self, record: EscalationRecord) -> Mapping[str, str | None]:
-        """The pending review's owner -> their signed link (None without links set up); empty
-        without a pending review with an owner."""
+    def _review_urls(self, record: EscalationRecord) -> dict[str, str | None]:
+        """Who may submit the pending review -> their signed link to it (None without links set
+        up): its owner, or without one everyone the escalation paged (``escalation.reviews``)."""
         review = record.review
-        if not (review and review.status is ReviewStatus.PENDING and review.owner):
+        if not (review and review.status is ReviewStatus.PENDING):
             return {}
-        url = (
-            self._links.review_url(record.incident_id, record.triggered_at, review.owner, review.due_at)
-            if self._links
+        submitters = [review.owner] if review.owner else reviews.paged(record)
+        links = self._links
+        return {
+            who: links.review_url(record.incident_id, record.triggered_at, who, review.due_at)
+            if links
             else None
-        )
-        return {review.owner: url}
+            for who in submitters
+        }
 
     def _message(self, request: NoticeRequest, send: Send, review_urls: Mapping[str, str | None]) -> Message:
         record = request.record

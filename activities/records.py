@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import sqlite3
 from contextlib import closing
+from datetime import datetime
 from pathlib import Path
 
+from escalation.learning import Review
 from escalation.state import EscalationRecord
 
 OWNER_ONLY_FILE = 0o600
@@ -88,3 +90,18 @@ class RecordStore:
                 (incident_id,),
             ).fetchone()
         return EscalationRecord.model_validate_json(row[0]) if row else None
+
+    def set_review(self, incident_id: str, triggered_at: datetime, review: Review) -> None:
+        """The review's current state into the record of the escalation opened at ``triggered_at``."""
+        key = (incident_id, triggered_at.isoformat())
+        with closing(self._connect()) as connection, connection:
+            row = connection.execute(
+                "SELECT record FROM escalations WHERE incident_id = ? AND triggered_at = ?", key
+            ).fetchone()
+            if row is None:
+                raise LookupError(f"no close-out record for {incident_id} triggered at {key[1]}")
+            record = EscalationRecord.model_validate_json(row[0]).model_copy(update={"review": review})
+            connection.execute(
+                "UPDATE escalations SET record = ? WHERE incident_id = ? AND triggered_at = ?",
+                (record.model_dump_json(), *key),
+            )

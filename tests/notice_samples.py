@@ -26,12 +26,13 @@ def closed_record(
     pages: Sequence[tuple[str, Channel]] = (("ana", Channel.EMAIL),),
     failed: Sequence[tuple[str, Channel]] = (),
     outcome: Status = Status.RESOLVED,
+    severity: Severity = Severity.SEV2,
     resolved_by: str = "ben",
     summary: str = "failed over to the replica",
     root_cause: str = "the primary's disk filled up",
     review: Review | None = None,
 ) -> EscalationRecord:
-    """A SEV2 escalation whose pages reached ``pages`` (and missed ``failed``), closed by ``resolved_by``."""
+    """An escalation whose pages reached ``pages`` (and not ``failed``), closed by ``resolved_by``."""
     timeline = [
         TimelineEvent(at=TRIGGERED_AT, kind=kind, tier_name="frontline", targets=[who], channel=channel)
         for kind, sent in ((EventKind.NOTIFIED, pages), (EventKind.NOTIFY_FAILED, failed))
@@ -42,7 +43,7 @@ def closed_record(
     return EscalationRecord(
         incident_id=f"incident:payments:{(hostile or incident()).dedup_key}",
         incident=hostile or incident(),
-        severity=Severity.SEV2,
+        severity=severity,
         policy=PolicyRef(name="test", version="7", digest="0" * 64),
         outcome=outcome,
         triggered_at=TRIGGERED_AT,

@@ -1,5 +1,5 @@
-"""Notices against the real local receivers: each medium escapes incident text, the review link
-reaches its owner alone, and a failed or repeated notice never fails or repeats a close-out."""
+"""Notices against the real local receivers: each medium escapes incident text, and the review
+link reaches its owner alone."""
 
 from __future__ import annotations
 
@@ -13,14 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from temporalio.testing import ActivityEnvironment
 
 from activities.action_links import ActionLinks, read_review_link
-from activities.close_out import CloseOut
 from activities.delivery import Deliverer
 from activities.notices import Notices, closing_notice, notice_key
-from activities.records import RecordStore
 from escalation.config import load_config
 from escalation.learning import NoticeKind
 from escalation.models import Channel, Incident, Severity
-from escalation.state import Delivery, EscalationRecord, NoticeRequest, Status
+from escalation.state import Delivery, EscalationRecord, NoticeRequest
 from tests.channels.test_hostile_text import forget, incidents
 from tests.notice_samples import closed_record, pending_review
 from tests.receivers import TWILIO_ENV, Receivers
@@ -188,27 +186,3 @@ async def test_every_channel_sends_a_notice_for_any_incident_the_validators_acce
     assert "".join(hostile.title.split()) in "".join(caught["email"].content["subject"].split())
     assert caught["webhook"].content["incident"] == hostile.model_dump(mode="json")
     assert all("<!" not in text for text in mrkdwn_texts(caught["slack"].content))
-
-
-async def test_a_retried_close_out_sends_the_same_keys_and_a_dead_channel_never_fails_it(
-    receivers: Receivers, tmp_path: Path
-) -> None:
-    store = RecordStore(tmp_path / "records.db")
-    record = closed_record(pages=[("ana", Channel.EMAIL), ("ana", Channel.WEBHOOK), ("ben", Channel.WEBHOOK)])
-    close_out = CloseOut(store, notices(receivers.config_dir(tmp_path))).close_out
-    for _ in range(2):  # the first attempt, then Temporal's retry of it
-        await ActivityEnvironment().run(close_out, record)
-    key = notice_key(record, NoticeKind.CLOSED)
-    assert sorted(page.key for page in receivers.inbox.pages) == [
-        f"{key}/email/ana",
-        f"{key}/webhook/ops-bridge",
-    ]
-    assert receivers.inbox.duplicates == 2, "the retry's copies carry the same keys, so receivers drop them"
-
-    dead = CloseOut(store, notices(receivers.config_dir(tmp_path, dead=True))).close_out
-    cancelled = record.model_copy(update={"outcome": Status.CANCELLED})
-    await ActivityEnvironment().run(dead, cancelled)
-    saved = store.latest(record.incident_id)
-    assert saved is not None and saved.outcome is Status.CANCELLED, (
-        "the record is saved; the notice failed quietly"
-    )
