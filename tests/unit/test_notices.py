@@ -7,12 +7,14 @@ from datetime import timedelta
 
 import pytest
 
+from activities.channels.webhook import notice_document
 from activities.notices import closing_notice, notice_channels, notice_key
 from activities.pages import Notice, PageTemplates, Recipient
 from escalation.config import load_config
 from escalation.learning import NoticeKind, Review, ReviewStatus
 from escalation.models import Channel, Incident
 from escalation.state import Status
+from starter.inbox import Caught, page_line
 from tests.notice_samples import REVIEW_DUE, closed_record, pending_review
 from tests.support import EXAMPLE_CONFIG, incident
 
@@ -139,3 +141,15 @@ def test_the_review_reminder_asks_the_owner_kindly_with_the_window_and_the_link(
 def test_only_the_owners_message_carries_the_review() -> None:
     for medium, text in every_medium(notice(NoticeKind.CLOSED, Status.RESOLVED, owner=False)).items():
         assert "escalate review" not in text and "/r/" not in text, medium
+
+
+def test_the_inbox_prints_a_notice_and_the_review_link_under_its_email() -> None:
+    owned = notice(NoticeKind.CLOSED, Status.RESOLVED, owner=True)
+    hook = Caught("webhook", "ops-bridge", "k", notice_document(owned, "k"))
+    assert page_line(hook) == (
+        "webhook ops-bridge (signature ok): closed notice: SEV2 Checkout database unreachable resolved "
+        "by Ben Frontline -> ben"
+    )
+    text = TEMPLATES.render("text", owned).replace("\n", "\r\n")  # as e-mail carries it
+    mail = Caught("email", "smtp", "k", {"to": "Ben <ben@example.com>", "subject": "Resolved", "text": text})
+    assert page_line(mail).splitlines()[1:] == ["  review: https://escalations.test/r/token"]
