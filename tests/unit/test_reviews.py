@@ -16,6 +16,7 @@ from escalation.models import Channel, ReviewRule, Severity
 from escalation.reviews import ReviewInput, ReviewSubmissionRequest, opening, owner, paged, refusal
 from escalation.state import Delivery, EscalationRecord, NotifyResult, Phase, Step
 from starter import review_cli
+from starter.cli import run
 from starter.web import tokens
 from tests.support import incident, policy, start_input
 
@@ -218,3 +219,24 @@ def test_an_unknown_verdict_is_refused_by_the_parser(capsys: pytest.CaptureFixtu
     with pytest.raises(SystemExit):
         parsed("--verdict", "wrong", "--lesson", "x")
     assert "--verdict: invalid choice: 'wrong'" in capsys.readouterr().err
+
+
+def test_escalate_review_refuses_bad_flags_before_connecting(capsys: pytest.CaptureFixture[str]) -> None:
+    code = run(["review", "incident:payments:x", "--as", "ana", "--verdict", "necessary"])
+
+    assert code == 2
+    assert "give at least one --prevention, --lesson or --follow-up" in capsys.readouterr().err
+
+
+def test_escalate_record_says_where_the_review_stands() -> None:
+    saved, _ = opened(record())
+    assert saved.review is not None
+    assert review_cli.summary(saved.review) == (
+        "pending (owner ana, due 2025-03-15 09:40 UTC; 'escalate review' submits it)"
+    )
+    submission = LESSON.model_copy(update={"verdict": Verdict.PARTLY, "stop_at": "supervisor"})
+    complete = saved.review.model_copy(
+        update={"status": ReviewStatus.COMPLETE, "submitted_by": "ana", "submission": submission}
+    )
+    assert review_cli.summary(complete) == "complete by ana: partly, could have stopped at supervisor"
+    assert review_cli.summary(Review(status=ReviewStatus.SKIPPED)) == "skipped"

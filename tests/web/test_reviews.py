@@ -6,11 +6,15 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from activities.action_links import ActionLinks
-from escalation.learning import ReviewStatus
+from escalation.learning import ReviewStatus, ReviewSubmission
+from escalation.reviews import ReviewSubmissionRequest
 from escalation.state import EscalationRecord
+from starter.api import RefusedError, UnknownIncidentError
 from tests.web.conftest import API_SECRET, Api
+from tests.web.test_api_client import client
 from tests.web.test_ingest import trigger
 from tests.web.test_links import current, link
 from tests.workflow.conftest import notified
@@ -128,3 +132,18 @@ async def test_review_links_and_action_links_do_not_open_each_others_pages(api: 
     tampered = await api.http.post("/r/" + token[:-2] + "xx", data={"verdict": "necessary", "lessons": "x"})
     assert tampered.status_code == 403
     assert (await api.ladder.api.status(view.incident_id)).status == "triggered"
+
+
+async def test_the_cli_client_submits_over_the_api_with_the_direct_paths_errors(api: Api) -> None:
+    await resolved(api)
+    lesson = ReviewSubmission.model_validate(LESSON)
+
+    by_ben = ReviewSubmissionRequest(responder="ben", submission=lesson)
+    by_ana = ReviewSubmissionRequest(responder="ana", submission=lesson)
+    with pytest.raises(RefusedError, match="ben may not submit this review: it is ana's"):
+        await client(api, "ben").submit_review(INCIDENT, by_ben)
+    done = await client(api).submit_review(INCIDENT, by_ana)
+
+    assert (done.status, done.submitted_by, done.submission) == (ReviewStatus.COMPLETE, "ana", lesson)
+    with pytest.raises(UnknownIncidentError, match="no review pending"):
+        await client(api).submit_review(INCIDENT, by_ana)

@@ -23,7 +23,7 @@ from escalation.settings import Settings
 from escalation.state import NOTICE_ACTIVITY, Delivery, EscalationRecord, NoticeRequest, NotifyResult
 from starter.api import Escalations, RefusedError, UnknownIncidentError
 from tests.support import incident
-from tests.workflow.conftest import Ladder, notified, settled
+from tests.workflow.conftest import Ladder, end, notified
 from workflows.escalation import EscalationWorkflow
 from workflows.review import ReviewWorkflow
 
@@ -99,8 +99,7 @@ async def reviewing(ladder: Ladder) -> AsyncIterator[Reviewing]:
         yield running
         await ladder.terminate_open()
         for review in running.reviews:
-            if await settled(review) == WorkflowExecutionStatus.RUNNING:
-                await review.terminate("test finished")
+            await end(review)
 
 
 async def until(check: Callable[[], bool]) -> None:
