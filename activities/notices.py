@@ -67,12 +67,12 @@ def closing_notice(record: EscalationRecord, roster: Roster) -> NoticeRequest:
 def notice_channels(record: EscalationRecord, roster: Roster, responder: str) -> list[Channel]:
     """The channels that reached ``responder`` with this escalation's pages, else their own rules;
     SMS instead of a call."""
-    reached = [
+    paged_on = [
         event.channel
         for event in record.timeline
         if event.kind is EventKind.NOTIFIED and event.channel and responder in event.targets
     ]
-    chosen = reached or roster.channels_for(responder, record.severity)
+    chosen = paged_on or roster.channels_for(responder, record.severity)
     return list(dict.fromkeys(Channel.SMS if channel is Channel.VOICE else channel for channel in chosen))
 
 
