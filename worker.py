@@ -23,8 +23,10 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.action_links import ActionLinks, action_links
 from activities.close_out import CloseOut
 from activities.knowledge import store_lookup
+from activities.notices import Notices
 from activities.notify import Notifier
 from activities.pages import load_worker_config
+from activities.reviews import ReviewRecords
 from activities.store import RecordStore
 from escalation.config import Config, ConfigError
 from escalation.settings import DEFAULT_UI_URL, SECRET_ENV, Settings
@@ -32,6 +34,7 @@ from starter.connection import TemporalConnectionError, connect_with_retry, ensu
 from starter.logs import configure_logging
 from workflows.escalation import EscalationWorkflow
 from workflows.reply_codes import ReplyCodesWorkflow
+from workflows.review import ReviewWorkflow
 
 T = TypeVar("T")
 SANDBOX = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_all_modules())
@@ -53,18 +56,24 @@ def build_worker(
     """The one place that decides which workflows and activities a worker runs.
 
     ``env`` holds the channels' secrets (default: this process's environment); ``links`` mints
-    the pages' signed action links, and with them SMS pages carry reply codes kept by
-    ``ReplyCodesWorkflow`` on this task queue. An escalation's first page carries the similar
-    past incidents ``store`` finds.
+    the pages' signed action links (and the review link in a review owner's notice), and with
+    them SMS pages carry reply codes kept by ``ReplyCodesWorkflow`` on this task queue. An
+    escalation's first page carries the similar past incidents ``store`` finds.
     """
     env = os.environ if env is None else env
     notifier = Notifier(config, env, ui_url, client.namespace, links, client, similar=store_lookup(store))
+    notices = Notices(notifier.deliverer, ui_url, client.namespace, links)
     return Worker(
         client,
         task_queue=task_queue,
         workflow_runner=SANDBOX,
-        workflows=[EscalationWorkflow, ReplyCodesWorkflow],
-        activities=[notifier.notify, CloseOut(store).close_out],
+        workflows=[EscalationWorkflow, ReplyCodesWorkflow, ReviewWorkflow],
+        activities=[
+            notifier.notify,
+            notices.send_notice,
+            CloseOut(store, config, client, task_queue, notices).close_out,
+            ReviewRecords(store).set_review,
+        ],
     )
 
 

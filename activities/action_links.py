@@ -7,18 +7,23 @@ reusing the incident id is not touched), the responder, the action and the step 
 it expires. The worker mints links when it pages; the API checks them when they are used.
 A voice call's keypad answer goes to a URL with a token of the same kind, bound to its own
 action, so neither the call's token nor a link's is good at the other's address.
+
+A review link (``<public URL>/r/<token>``) opens the post-incident review of one escalation for
+one responder. Its token has an audience of its own, so it never acts on an incident, an action
+link never submits a review, and it lives as long as the review window instead of the pages' TTL.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 from pydantic import ValidationError
 
-from escalation.models import Strict
-from escalation.replies import PagedStep
+from escalation.models import ReviewRule, Strict
+from escalation.replies import PagedIncident, PagedStep
 from escalation.settings import SECRET_ENV, Settings
 from escalation.state import NotifyRequest
 
@@ -30,6 +35,9 @@ LINK_PATH = "/a/"
 VOICE_ACTION = "voice"
 """The action of a call's token: the key pressed says what to do (``escalation.replies.VOICE_KEYS``)."""
 VOICE_PATH = "/v1/twilio/voice/"
+REVIEW_AUDIENCE = "escalation:review-link"
+REVIEW_PATH = "/r/"
+NOT_VALID = "this link is not valid: it was changed or was not made here"
 
 
 class LinkError(Exception):
@@ -41,6 +49,13 @@ class LinkClaims(PagedStep):
 
     responder: str
     action: str
+    expires: datetime
+
+
+class ReviewClaims(PagedIncident):
+    """What a review link binds: who may review which escalation, until when."""
+
+    responder: str
     expires: datetime
 
 
@@ -69,6 +84,33 @@ class ActionLinks:
     def for_call(self, request: NotifyRequest, responder: str, now: datetime | None = None) -> str:
         """Where a page's call sends the key its listener presses (TwiML's ``<Gather action>``)."""
         return self._public_url + VOICE_PATH + self._token(request, responder, VOICE_ACTION, now)
+
+    def review_url(
+        self,
+        incident_id: str,
+        triggered_at: datetime,
+        responder: str,
+        due_at: datetime | None = None,
+        now: datetime | None = None,
+    ) -> str | None:
+        """The link to the escalation's review form for ``responder``, valid until the review
+        window closes at ``due_at`` (``Review.due_at``; default: the default window from now).
+        None once the window has closed: there is nothing left to submit."""
+        now = now or datetime.now(UTC)
+        expires = due_at or now + ReviewRule().window
+        if expires <= now:
+            return None
+        claims = ReviewClaims(
+            incident_id=incident_id, triggered_at=triggered_at, responder=responder, expires=expires
+        )
+        payload = {
+            "aud": REVIEW_AUDIENCE,
+            "exp": claims.expires,
+            "inc": claims.incident_id,
+            "esc": claims.triggered_at.isoformat(),
+            "sub": claims.responder,
+        }
+        return self._public_url + REVIEW_PATH + jwt.encode(payload, self._secret, algorithm=ALGORITHM)
 
     def _token(self, request: NotifyRequest, responder: str, action: str, now: datetime | None) -> str:
         step = PagedStep.of(request)
@@ -104,14 +146,8 @@ def action_links(settings: Settings, env: Mapping[str, str]) -> ActionLinks | No
 
 def read_link(token: str, secret: str) -> LinkClaims:
     """The claims of a genuine, unexpired link token; LinkError otherwise (never echoing the token)."""
+    claims = _decode(token, secret, AUDIENCE, ("act", "step"), "act from a newer page or with 'escalate'")
     try:
-        claims = jwt.decode(
-            token,
-            secret,
-            algorithms=[ALGORITHM],
-            audience=AUDIENCE,
-            options={"require": ["aud", "exp", "inc", "esc", "sub", "act", "step"]},
-        )
         round_, tier_name, phase = claims["step"]
         return LinkClaims(
             incident_id=claims["inc"],
@@ -123,7 +159,37 @@ def read_link(token: str, secret: str) -> LinkClaims:
             phase=phase,
             expires=datetime.fromtimestamp(claims["exp"], UTC),
         )
+    except (ValidationError, ValueError, TypeError):
+        raise LinkError(NOT_VALID) from None
+
+
+def read_review_link(token: str, secret: str) -> ReviewClaims:
+    """The claims of a genuine review link whose window is open; LinkError otherwise."""
+    claims = _decode(token, secret, REVIEW_AUDIENCE, (), "the review window has closed")
+    try:
+        return ReviewClaims(
+            incident_id=claims["inc"],
+            triggered_at=claims["esc"],
+            responder=claims["sub"],
+            expires=datetime.fromtimestamp(claims["exp"], UTC),
+        )
+    except (ValidationError, ValueError, TypeError):
+        raise LinkError(NOT_VALID) from None
+
+
+def _decode(
+    token: str, secret: str, audience: str, required: tuple[str, ...], after_expiry: str
+) -> dict[str, Any]:
+    """A token's verified claims for ``audience`` (a token of another audience is not valid)."""
+    try:
+        return jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=audience,
+            options={"require": ["aud", "exp", "inc", "esc", "sub", *required]},
+        )
     except jwt.ExpiredSignatureError:
-        raise LinkError("this link has expired; act from a newer page or with 'escalate'") from None
-    except (jwt.InvalidTokenError, ValidationError, ValueError, TypeError):
-        raise LinkError("this link is not valid: it was changed or was not made here") from None
+        raise LinkError(f"this link has expired; {after_expiry}") from None
+    except jwt.InvalidTokenError:
+        raise LinkError(NOT_VALID) from None

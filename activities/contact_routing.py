@@ -7,6 +7,7 @@ team room sees one page per step rather than one per person.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from escalation.channel_settings import ChannelSettings
@@ -35,6 +36,16 @@ def plan(
     override: list[Channel] | None,
 ) -> tuple[list[Send], list[Delivery]]:
     """The messages to send for a step, and the deliveries that failed before sending anything."""
+    return plan_each(
+        roster, channels, targets, lambda responder: override or roster.channels_for(responder, severity)
+    )
+
+
+def plan_each(
+    roster: Roster, channels: ChannelSettings, targets: list[str], chosen: Callable[[str], list[Channel]]
+) -> tuple[list[Send], list[Delivery]]:
+    """``plan`` with the channels ``chosen`` for each target on the roster (a notice follows a
+    person's pages); chat and webhook messages to one endpoint are still merged."""
     sends: dict[tuple[Channel, str], list[str]] = {}
     refused: list[Delivery] = []
     for responder_id in dict.fromkeys(targets):
@@ -49,7 +60,7 @@ def plan(
                 )
             )
             continue
-        for channel in override or roster.channels_for(responder_id, severity):
+        for channel in chosen(responder_id):
             if reason := channels.refusal(channel, person):
                 refused.append(
                     Delivery(responder=responder_id, channel=channel, delivered=False, detail=reason)

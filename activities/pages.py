@@ -1,10 +1,13 @@
-"""What a page says, and the operator-editable templates that say it on each channel.
+"""What a page (or a notice) says, and the operator-editable templates that say it on each channel.
 
 Every page carries the incident's report, severity, tier and deadline, the incident id, its
 Web UI link, the recipient's signed links to acknowledge, resolve and escalate (where links
 are set up) and the exact commands, so a responder woken at night can act from the page alone.
 Where links are set up an SMS also carries its reply code, and a call listens for a key.
 An escalation's first page also carries the similar past incidents found for it.
+
+A notice tells people how a finished escalation ended, or reminds its review's owner; it goes
+out like a page, with templates of its own.
 """
 
 from __future__ import annotations
@@ -21,11 +24,11 @@ from pydantic import BaseModel, ConfigDict
 from activities.action_links import LINK_ACTIONS, PageLinks
 from escalation.channel_settings import ChannelSettings
 from escalation.config import Config, load_config
-from escalation.learning import SimilarIncident
+from escalation.learning import NoticeKind, ReviewStatus, SimilarIncident
 from escalation.models import Incident, Severity
 from escalation.replies import PagedStep
 from escalation.reports import headline, report_lines, utc_text
-from escalation.state import Phase
+from escalation.state import EscalationRecord, Phase, Status
 from escalation.text import mrkdwn, mrkdwn_code
 
 TEMPLATE_FILES = {
@@ -37,6 +40,14 @@ TEMPLATE_FILES = {
     "slack": "slack.json.j2",
 }
 """Template role -> file name in the templates directory."""
+NOTICE_TEMPLATE_FILES = {
+    "subject": "notice_subject.txt.j2",
+    "text": "notice.txt.j2",
+    "html": "notice.html.j2",
+    "sms": "notice_sms.txt.j2",
+    "slack": "notice_slack.json.j2",
+}
+"""The same for notices; there is no voice template: a notice never rings anyone."""
 
 
 class Recipient(BaseModel):
@@ -50,6 +61,8 @@ class Recipient(BaseModel):
     """On an SMS: the code their reply names this incident by ("1a" acknowledges)."""
     call_answer_url: str | None = None
     """On a call: where Twilio sends the key they press."""
+    review_url: str | None = None
+    """On a notice to the owner of a pending review: their signed link to the review form."""
 
 
 class Page(BaseModel):
@@ -136,6 +149,87 @@ class Page(BaseModel):
         )
 
 
+class Notice(BaseModel):
+    """Everything a notice template may use: how a finished escalation ended, or that its review
+    is due. Like a page, it names people and never holds their contact details."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: NoticeKind
+    incident_id: str
+    incident: Incident
+    headline: str
+    severity: Severity
+    outcome: Status
+    """``resolved`` or ``cancelled``."""
+    closed_by: str
+    """Who resolved or cancelled it: their roster name, else as recorded (e.g. an integration)."""
+    closed_at: datetime | None
+    summary: str
+    """The resolution's summary, or why it was cancelled."""
+    root_cause: str
+    recipients: list[Recipient]
+    web_ui_url: str
+    idempotency_key: str
+    review_due: datetime | None = None
+    """When the review window closes, while the review is pending."""
+    review_owner: str | None = None
+    """The review owner's name, on a message to them while the review is pending."""
+    review_command: str | None = None
+    """On a message to the review's owner: the command that submits it, naming them."""
+
+    @property
+    def closed_at_text(self) -> str:
+        return utc_text(self.closed_at)
+
+    @property
+    def review_due_text(self) -> str:
+        return utc_text(self.review_due)
+
+    @property
+    def review_url(self) -> str | None:
+        """The review owner's link, when this message reaches them and links are set up."""
+        return next((r.review_url for r in self.recipients if r.review_url), None)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        kind: NoticeKind,
+        record: EscalationRecord,
+        recipients: list[Recipient],
+        closed_by: str,
+        web_ui_url: str,
+        idempotency_key: str,
+        review_owner: Recipient | None = None,
+    ) -> Notice:
+        """A notice about ``record``; ``review_owner`` when it reaches the owner of a pending review."""
+        resolution = record.resolution
+        review = record.review if record.review and record.review.status is ReviewStatus.PENDING else None
+        return cls(
+            kind=kind,
+            incident_id=record.incident_id,
+            incident=record.incident,
+            headline=headline(record.incident, record.severity),
+            severity=record.severity,
+            outcome=record.outcome,
+            closed_by=closed_by,
+            closed_at=record.resolved_at,
+            summary=resolution.summary if resolution else "",
+            root_cause=resolution.root_cause if resolution else "",
+            recipients=recipients,
+            web_ui_url=web_ui_url,
+            idempotency_key=idempotency_key,
+            review_due=review.due_at if review else None,
+            review_owner=review_owner.name if review_owner else None,
+            review_command=(
+                f"escalate review {shlex.quote(record.incident_id)} --as {review_owner.id}"
+                if review_owner
+                else None
+            ),
+        )
+
+
 SAMPLE_LINKS = PageLinks(**{action: f"https://escalations.example/a/{action}" for action in LINK_ACTIONS})
 SAMPLE_STEP = PagedStep(
     incident_id="incident:sample:check",
@@ -155,6 +249,8 @@ SAMPLE_SIMILAR = SimilarIncident(
     prevention=["A sample prevention action"],
     link="http://localhost:8233/namespaces/default/workflows/incident%3Asample%3Aearlier",
 )
+SAMPLE_PAGES = ((SAMPLE_LINKS, SAMPLE_STEP, [SAMPLE_SIMILAR]), (None, SAMPLE_STEP, []), (None, None, []))
+"""Pages every template is tried on at load: with and without links, step and similar incidents."""
 
 
 class PageTemplateError(Exception):
@@ -166,9 +262,10 @@ class PageTemplateError(Exception):
 
 
 class PageTemplates:
-    """The templates directory, loaded once and checked by rendering a sample page.
+    """The templates directory, loaded once and checked by rendering a sample page and notices.
 
-    Templates run sandboxed: they read the page, never the worker's internals or environment.
+    Templates run sandboxed: they read the page (``page``) or notice (``notice``), never the
+    worker's internals or environment.
     The ``mrkdwn`` and ``mrkdwn_code`` filters escape incident text for Slack; ``utc`` writes a time.
     """
 
@@ -183,9 +280,9 @@ class PageTemplates:
         self._directory = directory
         self._templates: dict[str, jinja2.Template] = {}
         problems = []
-        for role, name in TEMPLATE_FILES.items():
+        for name in (*TEMPLATE_FILES.values(), *NOTICE_TEMPLATE_FILES.values()):
             try:
-                self._templates[role] = self._env.get_template(name)
+                self._templates[name] = self._env.get_template(name)
             except jinja2.TemplateNotFound:
                 problems.append(f"{directory / name}: template is missing; copy it from config/templates")
             except jinja2.TemplateSyntaxError as error:
@@ -195,24 +292,31 @@ class PageTemplates:
         if problems:
             raise PageTemplateError(problems)
 
-    def render(self, role: str, page: Page, **extra: object) -> str:
-        return self._templates[role].render(page=page, **extra).strip()
+    def render(self, role: str, page: Page | Notice, **extra: object) -> str:
+        """``role``'s template for a page, or its notice counterpart for a notice."""
+        if isinstance(page, Notice):
+            return self._templates[NOTICE_TEMPLATE_FILES[role]].render(notice=page, **extra).strip()
+        return self._templates[TEMPLATE_FILES[role]].render(page=page, **extra).strip()
 
-    def slack_message(self, page: Page, mentions: str) -> dict[str, object]:
+    def slack_message(self, page: Page | Notice, mentions: str) -> dict[str, object]:
         """The Slack template's output parsed as the JSON body of an incoming-webhook post."""
         message = json.loads(self.render("slack", page, mentions=mentions))
         if not isinstance(message, dict):
-            raise ValueError("slack.json.j2 must render a JSON object")
+            name = (NOTICE_TEMPLATE_FILES if isinstance(page, Notice) else TEMPLATE_FILES)["slack"]
+            raise ValueError(f"{name} must render a JSON object")
         return message
 
     def _sample_problems(self) -> list[str]:
-        """Render every template now, with and without action links, step and similar incidents,
-        so a typo fails at start-up rather than at 3 a.m."""
+        """Render every template now: pages with and without action links, step and similar
+        incidents, notices of each kind with and without a review, so a typo fails at start-up
+        rather than at 3 a.m."""
         problems = []
-        for links, step, similar in ((SAMPLE_LINKS, SAMPLE_STEP, [SAMPLE_SIMILAR]), (None, SAMPLE_STEP, []),
-                                     (None, None, [])):  # fmt: skip
-            sample = _sample_page(links, step, similar)
-            for role, name in TEMPLATE_FILES.items():
+        samples: list[tuple[Page | Notice, dict[str, str]]] = [
+            *((_sample_page(*sample), TEMPLATE_FILES) for sample in SAMPLE_PAGES),
+            *((notice, NOTICE_TEMPLATE_FILES) for notice in _sample_notices()),
+        ]
+        for sample, files in samples:
+            for role, name in files.items():
                 try:
                     if role == "slack":
                         self.slack_message(sample, mentions="<@U0SAMPLE>")
@@ -248,6 +352,44 @@ def _sample_page(links: PageLinks | None, step: PagedStep | None, similar: list[
         step=step,
         similar=similar,
     )
+
+
+def _sample_notices() -> list[Notice]:
+    """Each kind, resolved and cancelled: to the review's owner (with a link, or without links set
+    up), to someone else while a review is pending, and with no review."""
+    base = _sample_page(None, None)
+    person = Recipient(id="sample", name="Sample Responder")
+    linked = person.model_copy(update={"review_url": "https://escalations.example/r/sample"})
+    due = datetime(2026, 1, 15, tzinfo=UTC)
+    command = "escalate review incident:sample:check --as sample"
+    return [
+        Notice(
+            kind=kind,
+            incident_id=base.incident_id,
+            incident=base.incident,
+            headline=base.headline,
+            severity=base.severity,
+            outcome=outcome,
+            closed_by="Sample Responder",
+            closed_at=datetime(2026, 1, 1, tzinfo=UTC),
+            summary="Sample summary",
+            root_cause="",
+            recipients=[recipient],
+            web_ui_url=base.web_ui_url,
+            idempotency_key="sample",
+            review_due=review_due,
+            review_owner=recipient.name if owner else None,
+            review_command=command if owner else None,
+        )
+        for kind in NoticeKind
+        for outcome in (Status.RESOLVED, Status.CANCELLED)
+        for recipient, review_due, owner in (
+            (linked, due, True),
+            (person, due, True),
+            (person, due, False),
+            (person, None, False),
+        )
+    ]
 
 
 def template_problems(directory: Path, channels: ChannelSettings) -> list[str]:

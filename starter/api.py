@@ -20,6 +20,7 @@ from temporalio.client import (
     WithStartWorkflowOperation,
     WorkflowExecutionStatus,
     WorkflowHandle,
+    WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -32,17 +33,21 @@ from temporalio.common import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.store import RecordStore
 from escalation.actions import Action, ActionRequest, named
 from escalation.config import Config, load_config, validation_problems
 from escalation.durations import format_duration
+from escalation.learning import Review, ReviewStatus, review_workflow_id
 from escalation.models import Incident, Severity, service_id
 from escalation.replies import Booked, reply_codes_id
 from escalation.reports import headline, report_markdown, web_ui_url
+from escalation.reviews import REVIEW_QUERY, SUBMIT_REVIEW_UPDATE, ReviewSubmissionRequest, closed
 from escalation.settings import Settings
 from escalation.state import (
     OPEN_STATUSES,
     ActionResult,
     EscalationInput,
+    EscalationRecord,
     Occurrence,
     OccurrenceRequest,
     Status,
@@ -56,6 +61,8 @@ from workflows.reply_codes import ReplyCodesWorkflow
 CLOSING_WAIT = timedelta(seconds=30)
 T = TypeVar("T")
 CLOSING_POLL = timedelta(milliseconds=200)
+CLOSED_REVIEW_WAIT = timedelta(seconds=5)
+"""How long to ask an ended review how it ended (a worker replays it), before a plainer answer."""
 
 
 class EscalationError(Exception):
@@ -271,6 +278,64 @@ class Escalations:
             return await handle.query(EscalationWorkflow.status)
         except RPCError as error:
             raise await self._explain(incident_id, error) from None
+
+    def pending_review(self, incident_id: str) -> EscalationRecord:
+        """The record of the incident's latest escalation, if its review is pending: the review
+        ``escalate review ID`` and ``POST /v1/incidents/{id}/review`` submit."""
+        record = RecordStore.from_settings(self._settings).latest(incident_id)
+        if record is None:
+            raise UnknownIncidentError(
+                f"no close-out record for {incident_id!r}; a review opens when the escalation resolves"
+            )
+        if record.review is None or record.review.status is not ReviewStatus.PENDING:
+            status = record.review.status.value if record.review else "not_required"
+            raise UnknownIncidentError(f"{incident_id} has no review pending (its latest review is {status})")
+        return record
+
+    async def submit_review(
+        self, incident_id: str, request: ReviewSubmissionRequest, triggered_at: datetime | None = None
+    ) -> Review:
+        """Submit the review of the escalation opened at ``triggered_at`` (a review link names it),
+        by default of the incident's latest escalation with a review pending. A refusal raises
+        RefusedError with the review's reason (not the owner, an unknown tier, already done)."""
+        if triggered_at is None:
+            triggered_at = (await asyncio.to_thread(self.pending_review, incident_id)).triggered_at
+        handle = self._client.get_workflow_handle(review_workflow_id(incident_id, triggered_at))
+        try:
+            submitted = handle.execute_update(SUBMIT_REVIEW_UPDATE, request, result_type=Review)
+            return await self._answered(submitted)
+        except WorkflowUpdateFailedError as error:
+            raise RefusedError(error.cause.message if error.cause else str(error)) from None
+        except RPCError as error:
+            raise await self._review_closed(handle, incident_id, error) from None
+
+    async def review(self, incident_id: str, triggered_at: datetime) -> Review:
+        """The review of the escalation opened at ``triggered_at``, as its workflow has it."""
+        handle = self._client.get_workflow_handle(review_workflow_id(incident_id, triggered_at))
+        try:
+            return await handle.query(REVIEW_QUERY, result_type=Review)
+        except RPCError as error:
+            raise await self._review_closed(handle, incident_id, error) from None
+
+    async def _review_closed(
+        self, handle: WorkflowHandle, incident_id: str, error: RPCError
+    ) -> EscalationError:
+        """Why a review's workflow did not answer: never opened (404), or over (a refusal that
+        says how it ended, as the review last had it)."""
+        if error.status != RPCStatusCode.NOT_FOUND:
+            return EscalationError(f"{incident_id}: {error.message}")
+        try:
+            await handle.describe()
+        except RPCError:
+            return UnknownIncidentError(f"no review of {incident_id!r} was opened; its policy required none")
+        try:
+            review = await handle.query(REVIEW_QUERY, result_type=Review, rpc_timeout=CLOSED_REVIEW_WAIT)
+        except (RPCError, WorkflowQueryFailedError):
+            review = None
+        return RefusedError(
+            (review and closed(incident_id, review))
+            or f"the review of {incident_id} is closed: it was submitted or its window passed"
+        )
 
     async def reply_code(self, responder: str, code: int) -> Booked | None:
         """The escalation ``code`` names in ``responder``'s SMS reply codes (None: no such code)."""

@@ -14,7 +14,9 @@ from urllib.parse import quote
 import httpx
 
 from escalation.actions import Action, ActionRequest
+from escalation.learning import Review
 from escalation.models import Severity
+from escalation.reviews import ReviewSubmissionRequest
 from escalation.state import ActionResult, Status, StatusView
 from starter.api import EscalationError, Listed, RefusedError, UnknownIncidentError
 from starter.web.tokens import TokenError, claimed_responder
@@ -34,7 +36,7 @@ def api_configured(env: Mapping[str, str]) -> bool:
 
 
 class ApiClient:
-    """The subset of ``Escalations`` a responder uses (act, status, list), spoken over HTTP."""
+    """The subset of ``Escalations`` a responder uses (act, status, list, submit_review), spoken over HTTP."""
 
     def __init__(self, base_url: str, token: str, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.base_url = base_url.rstrip("/")
@@ -58,6 +60,12 @@ class ApiClient:
         body = request.model_dump(mode="json", exclude={"responder"}, exclude_none=True)
         answer = await self._call("POST", f"{_incident_path(incident_id)}/{action.name}", json=body)
         return ActionResult.model_validate(answer)
+
+    async def submit_review(self, incident_id: str, request: ReviewSubmissionRequest) -> Review:
+        """The token says who submits: the request's ``responder`` is not sent."""
+        body = request.submission.model_dump(mode="json", exclude_none=True)
+        answer = await self._call("POST", f"{_incident_path(incident_id)}/review", json=body)
+        return Review.model_validate(answer)
 
     async def status(self, incident_id: str) -> StatusView:
         return StatusView.model_validate(await self._call("GET", _incident_path(incident_id)))

@@ -28,9 +28,11 @@ from escalation.durations import parse_duration
 from escalation.integrations import INTEGRATIONS_FILE
 from escalation.models import Incident, Severity, service_id
 from escalation.reports import timeline_text
+from escalation.reviews import ReviewSubmissionRequest
 from escalation.settings import SECRET_ENV, Settings
 from escalation.state import Status
 from escalation.text import for_terminal
+from starter import review_cli
 from starter.api import EscalationError, Escalations, new_dedup_key
 from starter.api_client import TOKEN_ENV, ApiClient, ApiInputError, api_configured
 from starter.connection import TemporalConnectionError
@@ -195,6 +197,18 @@ def _act(action: Action) -> Callable[[argparse.Namespace, Settings], Coroutine[A
     return act
 
 
+async def _review(args: argparse.Namespace, settings: Settings) -> None:
+    api = _api_client()
+    if api is not None:
+        args.responder = _acting_as(api, args.responder)
+    try:
+        request = ReviewSubmissionRequest(responder=args.responder, submission=review_cli.submission(args))
+    except ValueError as error:
+        raise BadInputError(str(error)) from None
+    side = api or await Escalations.connect(settings)
+    _say(review_cli.outcome(args.incident_id, await side.submit_review(args.incident_id, request)))
+
+
 def _age(seconds: float) -> str:
     minutes, _ = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
@@ -263,6 +277,8 @@ async def _record(args: argparse.Namespace, settings: Settings) -> None:
         f"  time to acknowledge: {_seconds(record.time_to_acknowledge_seconds)}, "
         f"time to resolve: {_seconds(record.time_to_resolve_seconds)}"
     )
+    if record.review:
+        _say(f"  review: {review_cli.summary(record.review)}")
 
 
 def _seconds(value: float | None) -> str:
@@ -440,6 +456,8 @@ def build_parser(over_api: bool = False) -> argparse.ArgumentParser:
     status.add_argument("incident_id")
     status.add_argument("--json", action="store_true", help="print the whole state as JSON")
     status.set_defaults(run=_status)
+
+    review_cli.add_review_parser(commands, over_api).set_defaults(run=_review)
 
     record = commands.add_parser("record", help="show the close-out record of a finished incident")
     record.add_argument("incident_id")

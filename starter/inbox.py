@@ -148,11 +148,12 @@ def page_line(caught: Caught) -> str:
     return "\n".join(for_terminal(line) for line in [_summary(caught), *links, *seen])
 
 
-_ACTION_LINK = re.compile(r"^(Acknowledge|Resolve|Escalate):[ \t]+(https?://\S+)\r?$", re.MULTILINE)
+_ACTION_LINK = re.compile(r"^(Acknowledge|Resolve|Escalate|Review):[ \t]+(https?://\S+)\r?$", re.MULTILINE)
 
 
 def _action_links(text: str) -> list[str]:
-    """``  acknowledge: URL`` for each action link line of the shipped e-mail template."""
+    """``  acknowledge: URL`` for each action link line of the shipped e-mail templates (a notice's
+    review link too)."""
     return [f"  {action.lower()}: {url}" for action, url in _ACTION_LINK.findall(text)]
 
 
@@ -172,6 +173,12 @@ def _summary(caught: Caught) -> str:
         return f"email to {content['to']}: {content['subject']}"
     if caught.channel == "slack":
         return f"slack #{caught.endpoint}: {content.get('text', '')}"
+    if content.get("type") == "notice":
+        people = ", ".join(r["id"] for r in content["recipients"])
+        return (
+            f"webhook {caught.endpoint} (signature ok): {content['kind']} notice: {content['severity']} "
+            f"{content['incident']['title']} {content['outcome']} by {content['closed_by']} -> {people}"
+        )
     targets = ", ".join(t["id"] for t in content["targets"])
     return (
         f"webhook {caught.endpoint} (signature ok): {content['severity']} {content['incident']['title']} "

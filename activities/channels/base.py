@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import aiohttp
 
 from activities.contact_routing import Send
-from activities.pages import Page
+from activities.pages import Notice, Page
 
 ATTEMPT_TIMEOUT_SECONDS = 10
 """One HTTP request or SMTP session; the notifier's overall bound may cut it shorter."""
@@ -29,11 +29,12 @@ class DeliveryError(Exception):
 
 @dataclass(frozen=True)
 class Message:
-    """What a sender sends: the page's content, for whom, and the message's idempotency key."""
+    """What a sender sends: the page's (or notice's) content, for whom, and the message's
+    idempotency key."""
 
     send: Send
     key: str
-    page: Page
+    page: Page | Notice
 
 
 class Sender(Protocol):

@@ -1,5 +1,6 @@
-"""Generic webhooks: a stable JSON document per step and endpoint, signed by the Standard
+"""Generic webhooks: a stable JSON document per step (or notice) and endpoint, signed by the Standard
 Webhooks specification (https://www.standardwebhooks.com) with the endpoint's ``whsec_`` secret.
+Its ``type`` tells a page (``page``) from a notice about a finished escalation (``notice``).
 
 Headers (see docs/channels.md):
   ``webhook-id``         the message's key, percent-encoded with ``.`` too (the spec forbids a
@@ -21,9 +22,11 @@ from datetime import UTC, datetime
 from standardwebhooks.webhooks import Webhook
 
 from activities.channels.base import Message, post
+from activities.pages import Notice
 from escalation.text import header_value
 
 SCHEMA = "escalation.page.v1"
+NOTICE_SCHEMA = "escalation.notice.v1"
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,11 @@ def webhook_id(key: str) -> str:
 def document(message: Message) -> dict[str, object]:
     """The body: everything about the page a receiving tool needs, and no contact details."""
     page = message.page
+    if isinstance(page, Notice):
+        return notice_document(page, message.key)
     return {
         "schema": SCHEMA,
+        "type": "page",
         "idempotency_key": message.key,
         "incident_id": page.incident_id,
         "incident": page.incident.model_dump(mode="json"),
@@ -60,6 +66,31 @@ def document(message: Message) -> dict[str, object]:
         "links": {"web_ui": page.web_ui_url, "incident": page.incident.links},
         "commands": {"acknowledge": page.acknowledge_command, "resolve": page.resolve_command},
         "similar": [past.model_dump(mode="json") for past in page.similar],
+    }
+
+
+def notice_document(notice: Notice, key: str) -> dict[str, object]:
+    """A notice's body: how the escalation ended and, for the review's owner, the review."""
+    review = (
+        {"owner": notice.review_owner, "due_at": notice.review_due.isoformat(), "url": notice.review_url}
+        if notice.review_due
+        else None
+    )
+    return {
+        "schema": NOTICE_SCHEMA,
+        "type": "notice",
+        "kind": notice.kind.value,
+        "idempotency_key": key,
+        "incident_id": notice.incident_id,
+        "incident": notice.incident.model_dump(mode="json"),
+        "severity": notice.severity.value,
+        "outcome": notice.outcome.value,
+        "closed_by": notice.closed_by,
+        "closed_at": notice.closed_at.isoformat() if notice.closed_at else None,
+        "resolution": {"summary": notice.summary, "root_cause": notice.root_cause},
+        "recipients": [{"id": recipient.id, "name": recipient.name} for recipient in notice.recipients],
+        "review": review,
+        "links": {"web_ui": notice.web_ui_url, "incident": notice.incident.links},
     }
 
 

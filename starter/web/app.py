@@ -24,8 +24,9 @@ from escalation.actions import ACTIONS, Action
 from escalation.config import load_config
 from escalation.events import Event, EventAction, parse_alertmanager, parse_pagerduty
 from escalation.integrations import Integration, integration_actor
-from escalation.learning import SimilarIncident
+from escalation.learning import Review, ReviewSubmission, SimilarIncident
 from escalation.models import Incident, Severity, Strict, service_id
+from escalation.reviews import ReviewSubmissionRequest
 from escalation.settings import SECRET_ENV, Settings
 from escalation.state import ActionResult, Status, StatusView
 from starter.api import (
@@ -49,6 +50,7 @@ from starter.web.door import (
     unauthorized,
 )
 from starter.web.links import link_routes
+from starter.web.review_links import review_link_routes
 from starter.web.slack_actions import slack_routes
 from starter.web.tokens import TokenError, responder_of
 from starter.web.twilio_webhooks import twilio_routes
@@ -277,6 +279,23 @@ def _responder_routes(app: FastAPI) -> None:
     for action in ACTIONS:
         _action_route(app, action)
 
+    @app.post(
+        "/v1/incidents/{incident_id}/review",
+        tags=["responders"],
+        responses={
+            404: {"description": "no such incident, or no review of it pending"},
+            409: {"description": "refused: not the owner, not a tier of the policy, already submitted"},
+            422: {"description": "invalid fields: one line per problem, naming the field"},
+        },
+    )
+    async def submit_review(
+        incident_id: str, submission: ReviewSubmission, door: DoorDep, who: Responder
+    ) -> Review:
+        """Submit the post-incident review of the incident's latest escalation with one pending
+        (as 'escalate review')."""
+        request = ReviewSubmissionRequest(responder=who, submission=submission)
+        return await (await door.escalations()).submit_review(incident_id, request)
+
 
 def _health_routes(app: FastAPI) -> None:
     @app.get("/healthz", tags=["health"])
@@ -341,6 +360,7 @@ def create_app(
     _ingest_routes(app)
     _responder_routes(app)
     link_routes(app)
+    review_link_routes(app)
     slack_routes(app)
     twilio_routes(app)
     _health_routes(app)

@@ -36,7 +36,7 @@ SECURITY_HEADERS = {
     ),
 }
 
-_templates = jinja2.Environment(
+templates = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
@@ -85,7 +85,7 @@ def _page(
     view: StatusView | None = None,
     form: Form | None = None,
 ) -> HTMLResponse:
-    html = _templates.get_template("action_link.html").render(
+    html = templates.get_template("action_link.html").render(
         title=title,
         message=message,
         refused=refused,

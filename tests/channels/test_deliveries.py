@@ -17,8 +17,9 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.action_links import ActionLinks, LinkClaims, read_link
+from activities.delivery import REDACTED
 from activities.knowledge import SimilarLookup
-from activities.notify import REDACTED, Notifier
+from activities.notify import Notifier
 from escalation.config import load_config
 from escalation.models import Channel, Severity
 from escalation.replies import PagedStep

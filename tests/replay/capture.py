@@ -22,18 +22,33 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.close_out import CloseOut
+from activities.reviews import ReviewRecords
 from escalation.actions import AcknowledgeRequest, EscalateRequest, NoteRequest, ResolveRequest
 from escalation.config import load_config
+from escalation.learning import ReviewSubmission, Verdict, review_workflow_id
 from escalation.models import Channel, Severity
 from escalation.replies import Assignment, PagedIncident, ReplyCodesInput, reply_codes_id
+from escalation.reviews import ReviewSubmissionRequest, opening
 from escalation.settings import Settings
-from escalation.state import NOTIFY_ACTIVITY, Delivery, NotifyRequest, NotifyResult, Phase
+from escalation.state import (
+    NOTICE_ACTIVITY,
+    NOTIFY_ACTIVITY,
+    Delivery,
+    EscalationRecord,
+    NoticeRequest,
+    NotifyRequest,
+    NotifyResult,
+    Phase,
+    Resolution,
+    Status,
+)
 from starter.api import Escalations
 from starter.connection import ensure_search_attributes
 from tests.support import EXAMPLE_CONFIG, binary, incident, policy, sqlite_store, start_input
 from worker import build_worker
 from workflows.escalation import EscalationWorkflow
 from workflows.reply_codes import ReplyCodesWorkflow
+from workflows.review import ReviewWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 QUEUE = "replay-capture"
@@ -150,7 +165,8 @@ async def _escalate_now_during_a_slow_page(env: WorkflowEnvironment, client: Cli
     escalate = EscalateRequest(responder="ana", reason="needs a supervisor")
     resolve = ResolveRequest(responder="sofia", summary="restarted")
     with tempfile.TemporaryDirectory() as tmp:
-        close_out = CloseOut(sqlite_store(Path(tmp) / "records.db")).close_out
+        store = sqlite_store(Path(tmp) / "records.db")
+        close_out = CloseOut(store, load_config(EXAMPLE_CONFIG), client, QUEUE).close_out
         async with Worker(client, task_queue=queue, workflows=[EscalationWorkflow],
                           activities=[slow.notify, close_out]):  # fmt: skip
             handle = await client.start_workflow(
@@ -180,6 +196,43 @@ async def _reply_codes_until_continue_as_new(env: WorkflowEnvironment, client: C
     return client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
 
 
+@activity.defn(name=NOTICE_ACTIVITY)
+async def _notice_sent(request: NoticeRequest) -> NotifyResult:
+    return NotifyResult(deliveries=[Delivery(responder=r, channel=Channel.CONSOLE, delivered=True)
+                                    for r in request.recipients])  # fmt: skip
+
+
+async def _review_reminded_then_submitted(env: WorkflowEnvironment, client: Client) -> WorkflowHandle:
+    """A review reminded after a day, then submitted by its owner."""
+    queue, p = f"{QUEUE}-review", policy()
+    closed = await env.get_current_time()
+    record = EscalationRecord(
+        incident_id="incident:replay:review", incident=incident(), severity=Severity.SEV2,
+        policy=start_input(p).policy_ref, outcome=Status.RESOLVED, triggered_at=closed - timedelta(hours=1),
+        acknowledged_at=None, acknowledged_by=None, acknowledged_tier=None, resolved_at=closed,
+        resolved_by="ana", resolution=Resolution(summary="failed over"), time_to_acknowledge_seconds=None,
+        time_to_resolve_seconds=3600, timeline=[],
+    )  # fmt: skip
+    saved, start = opening(record, p.review, [tier.name for tier in p.tiers], {"ana"})
+    assert start is not None
+    submission = ReviewSubmission(verdict=Verdict.PARTLY, stop_at="supervisor", lessons=["replicas lag"])
+    with tempfile.TemporaryDirectory() as tmp:
+        store = sqlite_store(Path(tmp) / "records.db")
+        store.save(saved)
+        async with Worker(client, task_queue=queue, workflows=[ReviewWorkflow],
+                          activities=[ReviewRecords(store).set_review, _notice_sent]):  # fmt: skip
+            handle = await client.start_workflow(
+                ReviewWorkflow.run, start, id=review_workflow_id(record.incident_id, record.triggered_at),
+                task_queue=queue,
+            )  # fmt: skip
+            await env.sleep(timedelta(days=2))
+            await handle.execute_update(
+                ReviewWorkflow.submit_review, ReviewSubmissionRequest(responder="ana", submission=submission)
+            )
+            await handle.result()
+    return handle
+
+
 SCENARIOS = {
     "climb_exhaust_ack_resolve": _climb_exhaust_ack_resolve,
     "resolve_deadline_then_signals": _resolve_deadline_then_signals,
@@ -189,6 +242,7 @@ SCENARIOS = {
     "escalate_now_during_a_slow_page": _escalate_now_during_a_slow_page,
     "reply_codes_until_continue_as_new": _reply_codes_until_continue_as_new,
     "similar_incidents_on_the_first_page": _similar_incidents_on_the_first_page,
+    "review_reminded_then_submitted": _review_reminded_then_submitted,
 }
 
 

@@ -11,6 +11,7 @@ from temporalio.worker import Replayer
 
 from workflows.escalation import EscalationWorkflow
 from workflows.reply_codes import ReplyCodesWorkflow
+from workflows.review import ReviewWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -23,6 +24,7 @@ def test_histories_are_saved() -> None:
 async def test_history_replays_without_nondeterminism(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     replayer = Replayer(
-        workflows=[EscalationWorkflow, ReplyCodesWorkflow], data_converter=pydantic_data_converter
+        workflows=[EscalationWorkflow, ReplyCodesWorkflow, ReviewWorkflow],
+        data_converter=pydantic_data_converter,
     )
     await replayer.replay_workflow(history)

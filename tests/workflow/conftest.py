@@ -12,14 +12,17 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from activities.action_links import ActionLinks
+from activities.close_out import CloseOut
 from activities.notify import Notifier
 from activities.store import RecordStore
 from escalation.config import Config, load_config
+from escalation.learning import review_workflow_id
 from escalation.settings import DEFAULT_UI_URL, Settings
-from escalation.state import EscalationInput, StatusView
+from escalation.state import EscalationInput, EscalationRecord, StatusView
 from starter.api import Escalations
 from tests.support import EXAMPLE_CONFIG, sqlite_store
 from worker import build_worker
@@ -47,20 +50,26 @@ class Ladder:
         self.started.append(handle)
         return handle
 
+    @property
+    def close_out(self) -> Callable[..., object]:
+        """The close-out activity as ``build_worker`` wires it (reviews run on this ladder's queue)."""
+        return CloseOut(self.store, self.api.config, self.client, self.task_queue).close_out
+
     async def terminate_open(self) -> None:
         """Open escalations left behind would hold the shared server's clock, and so would one
         terminated while an activity of it runs: time stops skipping for every later test.
         So let running activities finish (bounded), then terminate. A pending workflow task may
-        be about to schedule one (a page for the step an action just moved to): wait for it too."""
+        be about to schedule one (a page for the step an action just moved to): wait for it too.
+        The reviews the finished escalations opened are ended the same way."""
         for handle in self.started:
-            for _ in range(600):  # a page to dead channels takes seconds: wait for it (bounded)
-                description = await handle.describe()
-                raw = description.raw_description
-                if not raw.pending_activities and not raw.HasField("pending_workflow_task"):
-                    break
-                await asyncio.sleep(0.05)
-            if description.status == WorkflowExecutionStatus.RUNNING:
-                await handle.terminate("test finished")
+            await end(handle)
+        for handle in self.started:
+            if (await handle.describe()).status != WorkflowExecutionStatus.COMPLETED:
+                continue
+            finished = self.client.get_workflow_handle(handle.id, result_type=EscalationRecord)
+            record = await finished.result()
+            review_id = review_workflow_id(record.incident_id, record.triggered_at)
+            await end(self.client.get_workflow_handle(review_id))
 
     async def status(self, handle: WorkflowHandle) -> StatusView:
         return await handle.query(EscalationWorkflow.status)
@@ -79,6 +88,28 @@ class Ladder:
         raise AssertionError(f"condition never held; last status: {view.model_dump_json(indent=1)}")
 
 
+async def settled(handle: WorkflowHandle) -> WorkflowExecutionStatus | None:
+    """The workflow's status once no activity or workflow task of it is pending (bounded wait)."""
+    for _ in range(600):  # a page to dead channels takes seconds: wait for it (bounded)
+        description = await handle.describe()
+        raw = description.raw_description
+        if not raw.pending_activities and not raw.HasField("pending_workflow_task"):
+            break
+        await asyncio.sleep(0.05)
+    return description.status
+
+
+async def end(handle: WorkflowHandle) -> None:
+    """Terminate the workflow once settled, unless it has closed by then (or never started: a
+    review the policy did not require)."""
+    try:
+        if await settled(handle) == WorkflowExecutionStatus.RUNNING:
+            await handle.terminate("test finished")
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise
+
+
 def notified(view: StatusView) -> list[list[str]]:
     return [event.targets for event in view.timeline if event.kind == "notified"]
 
@@ -95,8 +126,9 @@ async def running_ladder(
     """A worker on its own task queue with ``config`` (and ``store``, default a new SQLite file);
     open escalations are ended afterwards."""
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
-    store = store or sqlite_store(tmp_path / f"records-{task_queue}.db")
-    api = Escalations(env.client, Settings(task_queue=task_queue), config)
+    records = tmp_path / f"records-{task_queue}.db"
+    store = store or sqlite_store(records)
+    api = Escalations(env.client, Settings(task_queue=task_queue, database=records), config)
     async with build_worker(env.client, task_queue, config, store, env=worker_env, links=links):
         ladder = Ladder(env, env.client, task_queue, store, api)
         yield ladder

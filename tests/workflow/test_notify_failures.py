@@ -9,7 +9,6 @@ from datetime import timedelta
 from temporalio import activity
 from temporalio.worker import Worker
 
-from activities.close_out import CloseOut
 from escalation.models import Channel
 from escalation.state import NOTIFY_ACTIVITY, Delivery, EventKind, NotifyRequest, NotifyResult, Phase, Status
 from tests.support import policy, start_input
@@ -28,7 +27,7 @@ async def test_failing_notifications_are_recorded_and_the_ladder_still_climbs(la
         ladder.client,
         task_queue=queue,
         workflows=[EscalationWorkflow],
-        activities=[broken_notify, CloseOut(ladder.store).close_out],
+        activities=[broken_notify, ladder.close_out],
     ):
         handle = await ladder.client.start_workflow(
             EscalationWorkflow.run, start_input(), id=f"incident-{uuid.uuid4().hex[:8]}", task_queue=queue
@@ -71,7 +70,7 @@ async def test_a_page_that_timed_out_after_reaching_someone_waits_for_them(ladde
     fast = policy(severities={}, tiers=[{"name": "frontline", "primary": ["ana"], "backup": ["ben"],
                                          "ack_timeout": "4s"}])  # fmt: skip
     async with Worker(ladder.client, task_queue=queue, workflows=[EscalationWorkflow],
-                      activities=[delivers_then_hangs, CloseOut(ladder.store).close_out]):  # fmt: skip
+                      activities=[delivers_then_hangs, ladder.close_out]):  # fmt: skip
         handle = await ladder.client.start_workflow(
             EscalationWorkflow.run, start_input(fast), id=f"incident-{uuid.uuid4().hex[:8]}", task_queue=queue
         )

@@ -11,7 +11,6 @@ from temporalio import activity
 from temporalio.client import WorkflowHandle
 from temporalio.worker import Worker
 
-from activities.close_out import CloseOut
 from escalation.models import Channel
 from escalation.state import NOTIFY_ACTIVITY, Delivery, EventKind, NotifyRequest, NotifyResult, TimelineEvent
 from tests.support import start_input
@@ -45,7 +44,7 @@ async def paging_slowly(ladder: Ladder) -> AsyncIterator[tuple[SlowFrontline, Wo
     """An escalation whose frontline page is in flight; the page is released at the latest on exit."""
     slow, queue = SlowFrontline(), f"slow-{uuid.uuid4().hex[:8]}"
     async with Worker(ladder.client, task_queue=queue, workflows=[EscalationWorkflow],
-                      activities=[slow.notify, CloseOut(ladder.store).close_out]):  # fmt: skip
+                      activities=[slow.notify, ladder.close_out]):  # fmt: skip
         handle = await ladder.client.start_workflow(
             EscalationWorkflow.run, start_input(), id=f"incident-{uuid.uuid4().hex[:8]}", task_queue=queue
         )
