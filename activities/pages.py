@@ -357,7 +357,7 @@ def _sample_page(links: PageLinks | None, step: PagedStep | None, similar: list[
 def _sample_notices() -> list[Notice]:
     """Each kind, resolved and cancelled: to the review's owner (with a link, or without links set
     up), to someone else while a review is pending, and with no review."""
-    base = _sample_page(None, None)
+    base = _sample_page(None, None, [])
     person = Recipient(id="sample", name="Sample Responder")
     linked = person.model_copy(update={"review_url": "https://escalations.example/r/sample"})
     due = datetime(2026, 1, 15, tzinfo=UTC)
