@@ -154,6 +154,10 @@ class Escalations:
         self._settings = settings
         self._config = config
 
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
     @classmethod
     async def connect(
         cls, settings: Settings | None = None, config: Config | None = None, *, wait: bool = False

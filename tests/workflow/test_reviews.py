@@ -19,7 +19,6 @@ from activities.reviews import ReviewRecords
 from escalation.learning import Review, ReviewStatus, ReviewSubmission, Verdict, review_workflow_id
 from escalation.models import Channel, Severity
 from escalation.reviews import ReviewSubmissionRequest
-from escalation.settings import Settings
 from escalation.state import NOTICE_ACTIVITY, Delivery, EscalationRecord, NoticeRequest, NotifyResult
 from starter.api import Escalations, RefusedError, UnknownIncidentError
 from tests.support import incident
@@ -81,7 +80,7 @@ async def reviewing(ladder: Ladder) -> AsyncIterator[Reviewing]:
     """A worker with the review workflow and a recording notice activity, on its own task queue."""
     queue = f"reviews-{uuid.uuid4().hex[:8]}"
     notices = RecordedNotices()
-    settings = Settings(task_queue=queue, database=ladder.store.path)
+    settings = ladder.api.settings.model_copy(update={"task_queue": queue})
     api = Escalations(ladder.client, settings, ladder.api.config)
     close_out = CloseOut(ladder.store, ladder.api.config, ladder.client, queue)
     async with Worker(

@@ -14,7 +14,6 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle
 from temporalio.worker import Worker
 
-from activities.close_out import CloseOut
 from activities.knowledge import SimilarLookup
 from activities.notify import Notifier
 from escalation.learning import SimilarIncident
@@ -46,7 +45,7 @@ async def escalation(ladder: Ladder, similar: SimilarLookup) -> AsyncIterator[Wo
         ladder.api.config, os.environ, DEFAULT_UI_URL, ladder.client.namespace, similar=similar
     )
     async with Worker(ladder.client, task_queue=queue, workflows=[EscalationWorkflow],
-                      activities=[notifier.notify, CloseOut(ladder.store).close_out]):  # fmt: skip
+                      activities=[notifier.notify, ladder.close_out]):  # fmt: skip
         handle = await ladder.client.start_workflow(
             EscalationWorkflow.run, start_input(), id=f"incident-{uuid.uuid4().hex[:8]}", task_queue=queue
         )
