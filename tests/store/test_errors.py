@@ -54,7 +54,7 @@ def test_an_unreachable_database_is_named_with_its_password_masked() -> None:
 def test_a_sqlite_file_that_cannot_be_created_is_named(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     with pytest.raises(
-        StoreError, match=r"cannot create the SQLite file .*/file/escalations.db \(Not a directory\)"
+        StoreError, match=r"cannot create the SQLite file .*/file/escalations.db \(File exists\)"
     ):
         RecordStore(f"sqlite:///{tmp_path / 'file' / 'escalations.db'}").upgrade()
 
