@@ -7,11 +7,13 @@ synchronous (callers use ``asyncio.to_thread``), and each runs in its own short 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
@@ -32,6 +34,8 @@ UPGRADE_LOCK = 0x6573_6361_6C61_7465
 KEY = ["incident_id", "triggered_at"]
 REVIEW_COLUMNS = ("review", "review_status", "prevention")
 """Written by ``set_review``; a re-saved record (a retried close-out) keeps them once set."""
+
+logging.getLogger("alembic").setLevel(logging.WARNING)  # it narrates every connection; upgrade() logs changes
 
 
 class RecordStore:
@@ -66,7 +70,13 @@ class RecordStore:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK})
             config.attributes["connection"] = connection
+            before = MigrationContext.configure(connection).get_current_revision()
             command.upgrade(config, "head")
+            after = MigrationContext.configure(connection).get_current_revision()
+        if after != before:
+            structlog.get_logger().info(
+                "record store upgraded", database=self.location, revision=after, previous=before
+            )
 
     def revision(self) -> str | None:
         """The schema revision the database is at (None: never upgraded)."""

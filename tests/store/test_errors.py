@@ -54,7 +54,7 @@ def test_an_unreachable_database_is_named_with_its_password_masked() -> None:
 def test_a_sqlite_file_that_cannot_be_created_is_named(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     with pytest.raises(
-        StoreError, match=r"cannot create the SQLite file .*/file/escalations.db \(Not a directory\)"
+        StoreError, match=r"cannot create the SQLite file .*/file/escalations.db \(File exists\)"
     ):
         RecordStore(f"sqlite:///{tmp_path / 'file' / 'escalations.db'}").upgrade()
 
@@ -81,12 +81,11 @@ def test_escalate_db_upgrade_creates_the_tables(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("ESCALATION_DATABASE", str(tmp_path / "escalations.db"))
+    said = f"sqlite:///{tmp_path / 'escalations.db'}: up to date (schema revision 0003)"
     assert run(["db", "upgrade"]) == 0
-    assert (
-        capsys.readouterr().out
-        == f"sqlite:///{tmp_path / 'escalations.db'}: up to date (schema revision 0003)\n"
-    )
+    assert said in capsys.readouterr().out.splitlines()
     assert run(["db", "upgrade"]) == 0, "again: nothing to do"
+    assert capsys.readouterr().out.splitlines() == [said], "and nothing upgraded"
 
 
 def test_escalate_db_upgrade_and_record_say_what_is_wrong_in_one_line(

@@ -13,6 +13,11 @@ from tests.support import incident
 NEW = incident(key="new", title="Checkout database refuses connections", summary="Orders fail at payment")
 
 
+def new(title: str) -> Incident:
+    """A new payments incident, all its words in its title."""
+    return incident(key="new", title=title, summary="")
+
+
 def save_history(store: RecordStore) -> None:
     day = timedelta(days=1)
     for record in (
@@ -39,7 +44,7 @@ def test_same_service_first_then_the_most_relevant(store: RecordStore) -> None:
 def test_an_unrelated_incident_is_not_similar(store: RecordStore) -> None:
     save_history(store)
     assert "blurry" not in keys(store, limit=10)
-    assert keys(store, incident(key="x", service="payments", title="Quarterly invoices misprinted")) == []
+    assert keys(store, new("Quarterly invoices misprinted")) == []
 
 
 def test_at_most_limit_and_never_the_escalation_itself(store: RecordStore) -> None:
@@ -64,9 +69,9 @@ def test_only_finished_escalations_are_similar(store: RecordStore) -> None:
 def test_the_root_cause_and_the_reviews_prevention_are_searched(store: RecordStore) -> None:
     record = closed("quiet", service="ledger", title="Nightly job late", root_cause="disk quota reached")
     store.save(record)
-    assert keys(store, incident(key="n", title="Disk quota alarms")) == ["quiet"], "matched in the root cause"
+    assert keys(store, new("Disk quota alarms")) == ["quiet"], "matched in the root cause"
 
-    rotation = incident(key="n", title="Rotate certificates before expiry")
+    rotation = new("Rotate certificates before expiry")
     assert keys(store, rotation) == []
     store.set_review(record.incident_id, record.triggered_at, complete("rotate certificates monthly"))
     assert keys(store, rotation) == ["quiet"], "matched in the review's prevention, once submitted"
@@ -94,4 +99,4 @@ def test_a_similar_incident_carries_what_the_page_shows(store: RecordStore) -> N
 
 def test_words_that_match_everything_find_nothing(store: RecordStore) -> None:
     save_history(store)
-    assert keys(store, incident(key="n", title="It is down", summary="")) == []
+    assert keys(store, new("It is down")) == []
