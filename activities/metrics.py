@@ -106,13 +106,13 @@ NO_CHANNEL = "none"
 """The channel label of a responder who could not be looked up at all."""
 
 
-def first_page(request: NotifyRequest) -> bool:
-    """The escalation's first page: ``ladder.idempotency_key`` numbers its pages from 1, across
-    continue-as-new, and a reopened incident is a new escalation that starts again at 1."""
-    return request.idempotency_key.endswith("/p1")
+def first_page(idempotency_key: str) -> bool:
+    """Whether a page is its escalation's first: ``ladder.idempotency_key`` numbers the pages from
+    1, across continue-as-new, and a reopened incident is a new escalation that starts again at 1."""
+    return idempotency_key.endswith("/p1")
 
 
-def observe_notify(request: NotifyRequest, result: NotifyResult | None, seconds: float) -> None:
+def observe_notify(result: NotifyResult | None, seconds: float) -> None:
     """A finished page (``result`` None: the activity failed)."""
     if result is None:
         NOTIFY_DURATION.labels("error").observe(seconds)
@@ -152,14 +152,14 @@ class _Observed(ActivityInboundInterceptor):
 
     async def _page(self, input: ExecuteActivityInput, attempt: int) -> Any:
         request: NotifyRequest = input.args[0]
-        if attempt == 1 and first_page(request):
+        if attempt == 1 and first_page(request.idempotency_key):
             OPENED.labels(request.severity.value).inc()
         started, result = time.monotonic(), None
         try:
             result = await self.next.execute_activity(input)
             return result
         finally:
-            observe_notify(request, result, time.monotonic() - started)
+            observe_notify(result, time.monotonic() - started)
 
 
 def serve(settings: Settings) -> None:

@@ -36,6 +36,8 @@ UNMATCHED = "unmatched"
 UNKNOWN_INTEGRATION = "unknown"
 """The integration label of an event whose key named none (the integration's name is only believed
 once its key was checked)."""
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+"""Methods labelled as they are; any other a caller makes up is labelled ``other``."""
 INGEST_TAG = "ingest"
 INTEGRATION_STATE = "integration"
 _RESULTS = {400: "invalid", 413: "invalid", 422: "invalid", 401: "unauthorized", 429: "rate_limited"}
@@ -79,9 +81,8 @@ class Measured:
         finally:
             route: BaseRoute | None = scope.get("route")
             template = getattr(route, "path", UNMATCHED)
-            REQUEST_DURATION.labels(scope["method"], template, str(status)).observe(
-                time.perf_counter() - started
-            )
+            method = scope["method"] if scope["method"] in METHODS else "other"
+            REQUEST_DURATION.labels(method, template, str(status)).observe(time.perf_counter() - started)
             if INGEST_TAG in getattr(route, "tags", ()):
                 integration = state.get(INTEGRATION_STATE, UNKNOWN_INTEGRATION)
                 EVENTS_INGESTED.labels(integration, ingest_result(status)).inc()
