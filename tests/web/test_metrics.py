@@ -10,7 +10,7 @@ from tests.web.test_ingest import trigger
 async def scrape(api: Api) -> Samples:
     response = await api.http.get("/metrics")  # no credentials, like /healthz
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert response.headers["content-type"].startswith("text/plain; version=")
     return samples(response.text)
 
 
