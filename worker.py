@@ -3,7 +3,9 @@
     python worker.py
 
 Connects with Temporal's standard environment configuration (TEMPORAL_ADDRESS,
-TEMPORAL_NAMESPACE, TLS, TEMPORAL_API_KEY, TOML profiles) and reads ESCALATION_* settings.
+TEMPORAL_NAMESPACE, TLS, TEMPORAL_API_KEY, TOML profiles) and reads ESCALATION_* settings;
+serves Prometheus metrics on ESCALATION_METRICS_PORT and the Temporal SDK's on
+ESCALATION_SDK_METRICS_PORT when they are set (docs/metrics.md).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.action_links import ActionLinks, action_links
 from activities.close_out import CloseOut
 from activities.knowledge import store_lookup
+from activities.metrics import MetricsInterceptor, sdk_runtime, serve
 from activities.notices import Notices
 from activities.notify import Notifier
 from activities.pages import load_worker_config
@@ -74,6 +77,7 @@ def build_worker(
             CloseOut(store, config, client, task_queue, notices).close_out,
             ReviewRecords(store).set_review,
         ],
+        interceptors=[MetricsInterceptor()],
     )
 
 
@@ -86,7 +90,8 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    client = await _unless_stopped(connect_with_retry(), stop)
+    serve(settings)  # already while waiting for Temporal; the server lives as long as the process
+    client = await _unless_stopped(connect_with_retry(runtime=sdk_runtime(settings)), stop)
     if client is None:
         return
     await ensure_search_attributes(client)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, HttpUrl, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
 
 from escalation.config import ConfigError
 from escalation.durations import Duration
@@ -34,6 +34,11 @@ class Settings(BaseModel):
     """Where responders' browsers, Slack and Twilio reach the API; pages link to it."""
     link_ttl: Duration = timedelta(hours=24)
     """How long a page's action links work."""
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    """The worker's Prometheus ``/metrics`` port; unset or 0: not served."""
+    sdk_metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    """The worker's Temporal SDK metrics port; unset or 0: not served."""
 
     @property
     def database_path(self) -> Path:
@@ -54,6 +59,9 @@ class Settings(BaseModel):
             "worker_wait": "ESCALATION_WORKER_WAIT",
             "public_url": "ESCALATION_PUBLIC_URL",
             "link_ttl": "ESCALATION_LINK_TTL",
+            "metrics_host": "ESCALATION_METRICS_HOST",
+            "metrics_port": "ESCALATION_METRICS_PORT",
+            "sdk_metrics_port": "ESCALATION_SDK_METRICS_PORT",
         }
         try:
             return cls(**{field: env[var] for field, var in names.items() if env.get(var)})

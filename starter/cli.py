@@ -43,6 +43,7 @@ from starter.embedded import (
     DEFAULT_UI_PORT,
     Embedded,
     EmbeddedServerError,
+    MetricsPorts,
     run_embedded,
     run_worker_only,
 )
@@ -82,6 +83,10 @@ def _port(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port; use a number from 1 to 65535")
     return int(text)
+
+
+def _port_or_off(text: str) -> int:
+    return 0 if text == "0" else _port(text)
 
 
 def _positive(text: str) -> int:
@@ -346,11 +351,14 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
     if missing := _missing_integration_keys(config, settings):
         raise ConfigError(missing)
     _api_secret()
+    metrics = MetricsPorts.chosen(args.metrics_port, args.sdk_metrics_port, settings)
     if not _embedded_default():
-        return run_worker_only(dict(os.environ), args.api_port)
+        return run_worker_only(dict(os.environ), args.api_port, metrics)
     demo = next(iter(config.integrations.integrations.values()), None)
     return run_embedded(
-        Embedded(data_dir=data_dir, port=args.port, ui_port=args.ui_port, api_port=args.api_port),
+        Embedded(
+            data_dir=data_dir, port=args.port, ui_port=args.ui_port, api_port=args.api_port, metrics=metrics
+        ),
         demo_key=os.environ[demo.key_env] if demo else None,
     )
 
@@ -427,6 +435,14 @@ def build_parser(over_api: bool = False) -> argparse.ArgumentParser:
     up.add_argument("--port", type=_port, default=DEFAULT_PORT, help="Temporal gRPC port (default 7233)")
     up.add_argument("--ui-port", type=_port, default=DEFAULT_UI_PORT, help="Web UI port (default 8233)")
     up.add_argument("--api-port", type=_port, default=DEFAULT_API_PORT, help="HTTP API port (default 8080)")
+    up.add_argument(
+        "--metrics-port",
+        type=_port_or_off,
+        help="the worker's Prometheus metrics port (default 9464; 0: off)",
+    )
+    up.add_argument(
+        "--sdk-metrics-port", type=_port_or_off, help="the Temporal SDK's metrics port (default 9465; 0: off)"
+    )
 
     trigger = commands.add_parser("trigger", help="open an escalation for an incident")
     trigger.add_argument("--service", help="the affected service (routes the incident to a policy)")

@@ -15,6 +15,7 @@ from temporalio.api.operatorservice.v1 import (
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from workflows import visibility
@@ -34,10 +35,11 @@ class TemporalUnreachableError(TemporalConnectionError):
     """The server did not answer: it may be starting or restarting, so trying again can help."""
 
 
-async def connect(target: str | None = None) -> Client:
+async def connect(target: str | None = None, runtime: Runtime | None = None) -> Client:
     """Connect using ``TEMPORAL_ADDRESS``/``TEMPORAL_NAMESPACE``/TLS/API key or a TOML profile.
 
-    ``target`` overrides the address (used by ``escalate up`` for its embedded server).
+    ``target`` overrides the address (used by ``escalate up`` for its embedded server);
+    ``runtime`` is the SDK runtime (the worker's exports the SDK's metrics; default: the SDK's).
     """
     try:
         config = ClientConfig.load_client_connect_config()
@@ -47,7 +49,7 @@ async def connect(target: str | None = None) -> Client:
         config["target_host"] = target
     config.setdefault("target_host", "localhost:7233")
     try:
-        return await Client.connect(**config, data_converter=pydantic_data_converter)
+        return await Client.connect(**config, data_converter=pydantic_data_converter, runtime=runtime)
     except (RuntimeError, ValueError) as error:
         reason = "connection refused" if "refused" in str(error).lower() else str(error)
         raise TemporalUnreachableError(
@@ -56,7 +58,7 @@ async def connect(target: str | None = None) -> Client:
         ) from None
 
 
-async def connect_with_retry(target: str | None = None) -> Client:
+async def connect_with_retry(target: str | None = None, runtime: Runtime | None = None) -> Client:
     """``connect``, waiting out an outage: long-running processes must outlive a server restart.
 
     Retries only while the server is unreachable (1 s doubling to 30 s, each retry logged),
@@ -68,7 +70,7 @@ async def connect_with_retry(target: str | None = None) -> Client:
         before_sleep=_log_retry,
         reraise=True,
     )
-    return await retrying(connect, target)
+    return await retrying(connect, target, runtime)
 
 
 def _log_retry(attempt: tenacity.RetryCallState) -> None:

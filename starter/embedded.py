@@ -37,6 +37,8 @@ READY_TIMEOUT_SECONDS = 60
 DEFAULT_PORT = 7233
 DEFAULT_UI_PORT = 8233
 DEFAULT_API_PORT = 8080
+DEFAULT_METRICS_PORT = 9464
+DEFAULT_SDK_METRICS_PORT = 9465
 DEMO_EVENT_FILE = "demo-event.json"
 SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 OWNER_ONLY_UMASK = 0o077  # for the server and worker processes: every file they create is 0600
@@ -53,11 +55,53 @@ class EmbeddedServerError(Exception):
 
 
 @dataclass(frozen=True)
+class MetricsPorts:
+    """Where the worker serves its Prometheus metrics and the Temporal SDK's; 0: not served."""
+
+    worker: int = DEFAULT_METRICS_PORT
+    sdk: int = DEFAULT_SDK_METRICS_PORT
+    host: str = "127.0.0.1"
+
+    @classmethod
+    def chosen(cls, worker: int | None, sdk: int | None, settings: Settings) -> MetricsPorts:
+        """The ports given (``up``'s flags), else the worker's settings, else the defaults:
+        ``escalate up`` serves metrics unless told not to."""
+        return cls(
+            _first_set(worker, settings.metrics_port, DEFAULT_METRICS_PORT),
+            _first_set(sdk, settings.sdk_metrics_port, DEFAULT_SDK_METRICS_PORT),
+            settings.metrics_host,
+        )
+
+    def check_free(self) -> None:
+        for port, flag in ((self.worker, "--metrics-port"), (self.sdk, "--sdk-metrics-port")):
+            if port:
+                _check_free(port, flag, ", or 0 to turn it off")
+
+    def env(self) -> dict[str, str]:
+        """The worker's settings for these ports."""
+        return {"ESCALATION_METRICS_PORT": str(self.worker), "ESCALATION_SDK_METRICS_PORT": str(self.sdk)}
+
+    def describe(self, api_port: int) -> str:
+        served = [f"API {api_url(api_port)}/metrics"]
+        served += [
+            f"{what} http://{self.host}:{port}/metrics"
+            for what, port in (("worker", self.worker), ("Temporal SDK", self.sdk))
+            if port
+        ]
+        return f"Prometheus metrics: {', '.join(served)}"
+
+
+def _first_set(*ports: int | None) -> int:
+    return next(port for port in ports if port is not None)
+
+
+@dataclass(frozen=True)
 class Embedded:
     data_dir: Path
     port: int
     ui_port: int
     api_port: int = DEFAULT_API_PORT
+    metrics: MetricsPorts = MetricsPorts()
 
     @property
     def address(self) -> str:
@@ -305,14 +349,16 @@ def upgrade_record_store(env: Mapping[str, str]) -> None:
     RecordStore.from_settings(Settings.from_env(env)).upgrade()
 
 
-def run_worker_only(env: dict[str, str], api_port: int) -> int:
+def run_worker_only(env: dict[str, str], api_port: int, metrics: MetricsPorts) -> int:
     """``TEMPORAL_ADDRESS`` names a server already: only the worker and the API are needed."""
     _check_free(api_port, "--api-port")
+    metrics.check_free()
     upgrade_record_store(env)
     env.setdefault("ESCALATION_PUBLIC_URL", api_url(api_port))
+    env.update(metrics.env())
     print(
         f"using the Temporal server at {env['TEMPORAL_ADDRESS']}; starting the worker and the API "
-        f"on {api_url(api_port)} (Ctrl-C stops them)",
+        f"on {api_url(api_port)} (Ctrl-C stops them)\n{metrics.describe(api_port)}",
         flush=True,
     )
     return _supervise(
@@ -332,6 +378,7 @@ def run_embedded(embedded: Embedded, demo_key: str | None = None) -> int:
     """Run the server, the worker and the API; ``demo_key`` (the demo integration's key) adds a
     ready-to-run ``curl`` line to the greeting."""
     _check_free(embedded.api_port, "--api-port")
+    embedded.metrics.check_free()
     for port, flag in ((embedded.port, "--port"), (embedded.ui_port, "--ui-port")):
         _check_free(
             port,
@@ -356,6 +403,7 @@ def run_embedded(embedded: Embedded, demo_key: str | None = None) -> int:
         "ESCALATION_DATA_DIR": str(embedded.data_dir),
         "ESCALATION_UI_URL": embedded.ui_url,
         "ESCALATION_PUBLIC_URL": os.environ.get("ESCALATION_PUBLIC_URL") or api_url(embedded.api_port),
+        **embedded.metrics.env(),
     }
     worker = Child.launch("worker", lambda: _worker(env))
     api = Child.launch("API server", lambda: _api(env, embedded.api_port))
@@ -375,6 +423,7 @@ def run_embedded(embedded: Embedded, demo_key: str | None = None) -> int:
         f"Temporal dev server on {embedded.address} (state in {embedded.data_dir / 'temporal.db'})\n"
         f"Web UI: {embedded.ui_url}\n"
         f"HTTP API: {api_url(embedded.api_port)} (health: {api_url(embedded.api_port)}/healthz)\n"
+        f"{embedded.metrics.describe(embedded.api_port)}\n"
         f"{elsewhere}"
         f"Ready for incidents, e.g.: escalate trigger --service demo --severity SEV2 --title 'Disk full'\n"
         f"{demo}"

@@ -50,6 +50,7 @@ from starter.web.door import (
     unauthorized,
 )
 from starter.web.links import link_routes
+from starter.web.metrics import metrics_routes
 from starter.web.review_links import review_link_routes
 from starter.web.slack_actions import slack_routes
 from starter.web.tokens import TokenError, responder_of
@@ -138,7 +139,7 @@ def _ingest_routes(app: FastAPI) -> None:
             raise _invalid_event(
                 ["routing_key: is not the key of an integration; use one from integrations.yaml"]
             )
-        door.admit(name)
+        door.admit(request, name)
         event = parse_pagerduty(body, name, door.config.integrations.integrations[name])
         if isinstance(event, list):
             raise _invalid_event(event)
@@ -157,7 +158,7 @@ def _ingest_routes(app: FastAPI) -> None:
         """Prometheus Alertmanager webhook (version 4): one incident per alert group."""
         if caller != name:
             raise unauthorized(f"this key is not the key of integration {name!r}")
-        door.admit(name)
+        door.admit(request, name)
         event = parse_alertmanager(
             await json_body(request), name, door.config.integrations.integrations[name]
         )
@@ -186,7 +187,7 @@ def _ingest_routes(app: FastAPI) -> None:
     )
     async def open_incident(request: Request, door: DoorDep, name: IntegrationName) -> JSONResponse:
         """Open an incident (the incident fields minus ``service``, which the integration sets)."""
-        door.admit(name)
+        door.admit(request, name)
         body = await json_body(request)
         if not isinstance(body, dict):
             raise detail(
@@ -364,5 +365,6 @@ def create_app(
     slack_routes(app)
     twilio_routes(app)
     _health_routes(app)
+    metrics_routes(app)
     _error_handlers(app)
     return app

@@ -21,6 +21,7 @@ from escalation.settings import SECRET_ENV, Settings
 from starter.api import Escalations
 from starter.connection import TemporalConnectionError
 from starter.web.limits import Bucket
+from starter.web.metrics import attribute
 
 MAX_BODY_BYTES = 512 * 1024
 MAX_FORM_FIELDS = 100
@@ -116,7 +117,10 @@ class Door:
                 found = name
         return found
 
-    def admit(self, name: str) -> None:
+    def admit(self, request: Request, name: str) -> None:
+        """Let an ingest request of integration ``name`` (its key checked) in, within its rate limit;
+        its metrics count it under ``name`` from here on."""
+        attribute(request, name)
         if wait := self._buckets[name].take():
             raise HTTPProblem(
                 429,

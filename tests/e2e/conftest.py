@@ -51,6 +51,10 @@ class Product:
     env: dict[str, str]
     data_dir: Path
     api_url: str
+    metrics_url: str
+    """The worker's Prometheus metrics."""
+    sdk_metrics_url: str
+    """The worker's Temporal SDK metrics."""
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([binary("escalate"), *args], env=self.env, capture_output=True, text=True,
@@ -91,7 +95,7 @@ def start_product(tmp: Path, data_dir: Path, ports: tuple[int, int] | None = Non
         shutil.copytree(EXAMPLE_CONFIG, config)
         (config / "policies" / "e2e.yaml").write_text(FAST_POLICY)
     port, ui_port = ports or (free_port(), free_port())
-    api_port = free_port()
+    api_port, metrics_port, sdk_metrics_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "ESCALATION_CONFIG": str(config),
@@ -103,7 +107,8 @@ def start_product(tmp: Path, data_dir: Path, ports: tuple[int, int] | None = Non
     with output.open("wb") as sink:
         process = subprocess.Popen(
             [binary("escalate"), "up", "--port", str(port), "--ui-port", str(ui_port),
-             "--api-port", str(api_port)],
+             "--api-port", str(api_port), "--metrics-port", str(metrics_port),
+             "--sdk-metrics-port", str(sdk_metrics_port)],
             env=env, stdout=sink, stderr=subprocess.STDOUT,
         )  # fmt: skip
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -114,7 +119,15 @@ def start_product(tmp: Path, data_dir: Path, ports: tuple[int, int] | None = Non
             raise AssertionError(f"escalate up did not get ready:\n{output.read_text()}")
         time.sleep(0.2)
     env["TEMPORAL_ADDRESS"] = f"127.0.0.1:{port}"
-    return Product(process, output, env, data_dir, f"http://127.0.0.1:{api_port}")
+    return Product(
+        process,
+        output,
+        env,
+        data_dir,
+        f"http://127.0.0.1:{api_port}",
+        f"http://127.0.0.1:{metrics_port}/metrics",
+        f"http://127.0.0.1:{sdk_metrics_port}/metrics",
+    )
 
 
 @pytest.fixture(scope="module")

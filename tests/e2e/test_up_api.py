@@ -111,7 +111,7 @@ def test_a_responder_acknowledges_through_the_api_with_a_token(fresh: Product, d
 
 
 def test_up_against_a_named_server_runs_the_api_which_waits_for_temporal(tmp_path: Path) -> None:
-    api_port = free_port()
+    api_port, metrics_port = free_port(), free_port()
     env = os.environ | {
         "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",  # not started yet: the worker and API wait
         "ESCALATION_CONFIG": str(EXAMPLE_CONFIG),
@@ -120,8 +120,9 @@ def test_up_against_a_named_server_runs_the_api_which_waits_for_temporal(tmp_pat
     }
     output = tmp_path / "up.log"
     with output.open("wb") as sink:
-        up = subprocess.Popen([binary("escalate"), "up", "--api-port", str(api_port)], env=env, stdout=sink,
-                              stderr=subprocess.STDOUT)  # fmt: skip
+        up = subprocess.Popen([binary("escalate"), "up", "--api-port", str(api_port), "--metrics-port",
+                               str(metrics_port), "--sdk-metrics-port", "0"],
+                              env=env, stdout=sink, stderr=subprocess.STDOUT)  # fmt: skip
     try:
         deadline = time.monotonic() + 60
         while f"Uvicorn running on http://127.0.0.1:{api_port}" not in output.read_text():
@@ -134,9 +135,20 @@ def test_up_against_a_named_server_runs_the_api_which_waits_for_temporal(tmp_pat
         assert not (tmp_path / "data" / SECRETS_FILE).exists(), (
             "secrets are generated for the embedded default only"
         )
+        while not (scraped := _metrics(metrics_port)):  # the worker serves them while it waits, too
+            assert up.poll() is None and time.monotonic() < deadline, output.read_text()
+            time.sleep(0.2)
+        assert "# TYPE escalation_pages_total counter" in scraped
     finally:
         up.send_signal(signal.SIGINT)
     assert up.wait(timeout=60) == 0, output.read_text()
+
+
+def _metrics(port: int) -> str:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    except httpx.TransportError:
+        return ""
 
 
 def test_up_against_a_named_server_refuses_missing_secrets(tmp_path: Path) -> None:
