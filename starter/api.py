@@ -12,6 +12,7 @@ import secrets
 import uuid
 from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -158,6 +159,11 @@ class Escalations:
     def settings(self) -> Settings:
         return self._settings
 
+    @cached_property
+    def store(self) -> RecordStore:
+        """The record store the workers write, made on first use: one connection pool per client."""
+        return RecordStore.from_settings(self._settings)
+
     @classmethod
     async def connect(
         cls, settings: Settings | None = None, config: Config | None = None, *, wait: bool = False
@@ -286,7 +292,7 @@ class Escalations:
     def pending_review(self, incident_id: str) -> EscalationRecord:
         """The record of the incident's latest escalation, if its review is pending: the review
         ``escalate review ID`` and ``POST /v1/incidents/{id}/review`` submit."""
-        record = RecordStore.from_settings(self._settings).latest(incident_id)
+        record = self.store.latest(incident_id)
         if record is None:
             raise UnknownIncidentError(
                 f"no close-out record for {incident_id!r}; a review opens when the escalation resolves"
