@@ -16,7 +16,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-import uvicorn
 from pydantic import BaseModel, ValidationError
 from temporalio.service import RPCError
 
@@ -48,12 +47,11 @@ from starter.embedded import (
     run_worker_only,
 )
 from starter.errors import BadInputError
-from starter.inbox import Inbox, page_line, run_inbox
 from starter.local_secrets import Kind, generated_names, use_local_secrets, webhook_secret_names
 from starter.logs import configure_logging
 from starter.report import add_report_command
 from starter.similar import add_command as add_similar_command
-from starter.web import create_app, tokens
+from starter.web import tokens
 from starter.web.tokens import secret_problem
 
 BAD_INPUT = 2
@@ -329,6 +327,8 @@ async def _check(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def _inbox(args: argparse.Namespace, settings: Settings) -> None:
+    from starter.inbox import Inbox, page_line, run_inbox  # the mail catcher's servers load only here
+
     config = _load_for_worker(settings)
     secrets = {name: os.environ[e.secret_env] for name, e in config.channels.webhooks.items()}
     try:
@@ -390,6 +390,10 @@ async def _token(args: argparse.Namespace, settings: Settings) -> None:
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     """Nothing listens on an invalid configuration or without the keys it checks requests against."""
+    import uvicorn  # the web server loads only for ``serve``: every other command starts faster
+
+    from starter.web.app import create_app
+
     config = load_config(settings.config_dir, with_channels=False)
     if missing := _missing_integration_keys(config, settings):
         raise ConfigError(missing)

@@ -14,9 +14,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from alembic import command
-from alembic.config import Config
-from alembic.migration import MigrationContext
 from sqlalchemy import URL, ColumnElement, Connection, Row, and_, case, select, text, true
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -63,6 +60,10 @@ class RecordStore:
         processes start at once: one transaction, under a lock (PostgreSQL's advisory lock,
         SQLite's write lock), so the others wait and then find nothing left to do.
         """
+        from alembic import command  # migrations only: readers of the store never load Alembic
+        from alembic.config import Config
+        from alembic.migration import MigrationContext
+
         config = Config()
         config.set_main_option("script_location", "activities.store:migrations")
         config.set_main_option("path_separator", "os")
@@ -80,6 +81,8 @@ class RecordStore:
 
     def revision(self) -> str | None:
         """The schema revision the database is at (None: never upgraded)."""
+        from alembic.migration import MigrationContext
+
         with self._transaction() as connection:
             return MigrationContext.configure(connection).get_current_revision()
 

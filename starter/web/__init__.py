@@ -1,5 +1,3 @@
-"""The HTTP API: ingest for monitoring tools, the responder API, health checks."""
+"""The HTTP API: ingest for monitoring tools, the responder API, health checks (``starter.web.app``).
 
-from starter.web.app import create_app
-
-__all__ = ["create_app"]
+Nothing is imported here, so the CLI's token commands do not load the web framework."""

@@ -143,7 +143,7 @@ def prometheus(product: Product, tmp_path: Path) -> Iterator[str]:
 def _scraped(url: str) -> bool:
     try:
         result = _query(url, "(count_over_time(up[1m]) >= 3) and (up == 1)")
-    except httpx.TransportError:
+    except (httpx.TransportError, ValueError):  # not listening yet, or "Service Unavailable" while it starts
         return False
     return len(result["data"]["result"]) == 3
 

@@ -18,7 +18,8 @@ from temporalio.testing import WorkflowEnvironment
 from escalation.config import load_config
 from escalation.settings import SECRET_ENV, Settings
 from starter.api import Escalations
-from starter.web import create_app, tokens
+from starter.web import tokens
+from starter.web.app import create_app
 from tests.support import EXAMPLE_CONFIG
 from tests.workflow.conftest import Ladder, running_ladder
 

@@ -12,8 +12,9 @@ from escalation.actions import ActionRequest, named
 from escalation.settings import Settings
 from starter.api import EscalationError, Escalations, RefusedError, UnknownIncidentError
 from starter.api_client import ApiClient, ApiInputError
-from starter.web import create_app, tokens
 from starter.web import door as web_door
+from starter.web import tokens
+from starter.web.app import create_app
 from tests.support import EXAMPLE_CONFIG
 from tests.web.conftest import API_SECRET, ENV, Api
 from tests.web.test_responders import opened

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from escalation.models import Incident
 from escalation.settings import Settings
 from starter.api import Escalations, Opened, UnknownIncidentError
-from starter.web import create_app
+from starter.web.app import create_app
 from tests.web.conftest import KEY, bearer
 from tests.web.test_slack_actions import ANA, SLACK_ENV, signed, slack_config
 

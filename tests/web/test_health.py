@@ -11,7 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 from escalation.settings import Settings
 from starter.api import Escalations
 from starter.connection import TemporalUnreachableError
-from starter.web import create_app
+from starter.web.app import create_app
 from tests.support import binary
 from tests.web.conftest import ENV, Api, config_with_integrations
 

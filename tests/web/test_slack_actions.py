@@ -24,7 +24,7 @@ from escalation.settings import Settings
 from escalation.state import StatusView
 from starter.api import Escalations
 from starter.connection import TemporalConnectionError
-from starter.web import create_app
+from starter.web.app import create_app
 from starter.web.slack_actions import NOT_ON_ROSTER, SlackAction, SlackMessage, response_url_allowed, updated
 from tests.receivers import Receivers
 from tests.support import EXAMPLE_CONFIG

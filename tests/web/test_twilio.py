@@ -27,7 +27,7 @@ from escalation.replies import reply_codes_id
 from escalation.settings import SECRET_ENV, Settings
 from escalation.state import EventKind, StatusView
 from starter.api import Escalations
-from starter.web import create_app
+from starter.web.app import create_app
 from tests.receivers import TWILIO_ENV, TWILIO_SID, TWILIO_TOKEN, Receivers
 from tests.support import EXAMPLE_CONFIG, incident, readable_history
 from tests.web.conftest import API_SECRET
