@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from escalation.config import SCHEDULE_DIR, Config, load_config
+from escalation.durations import format_duration
 from escalation.schedules import Schedule, Shift, coverage_gaps, moment, on_call, shifts
 from escalation.settings import Settings
 from escalation.text import for_terminal
@@ -164,9 +165,10 @@ def coverage_warnings(config: Config, now: datetime) -> Iterable[str]:
         gaps = coverage_gaps(schedule, now, end)
         if not gaps:
             continue
-        hours = sum((b - a for a, b in gaps), timedelta()) / timedelta(hours=1)
+        total = sum((b - a for a, b in gaps), timedelta()) // timedelta(minutes=1)
         yield (
-            f"warning: schedule {name} has nobody on call for {hours:g}h in the next {CHECK_WEEKS} weeks "
+            f"warning: schedule {name} has nobody on call for {format_duration(timedelta(minutes=total))} "
+            f"in the next {CHECK_WEEKS} weeks "
             f"({schedule.time_zone}); add a layer or an override to cover:"
         )
         for a, b in gaps[:MAX_GAPS_LISTED]:

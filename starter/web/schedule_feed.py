@@ -21,6 +21,7 @@ def schedule_routes(app: FastAPI, authenticate: Callable[..., str]) -> None:
     @app.get(
         "/v1/schedules/{name}.ics",
         tags=["responders"],
+        summary="A schedule's shifts as an iCalendar feed",
         response_class=Response,
         responses={
             200: {"content": {CALENDAR: {}}, "description": "the shifts, from today for `days` days"},
@@ -32,10 +33,16 @@ def schedule_routes(app: FastAPI, authenticate: Callable[..., str]) -> None:
     async def schedule_feed(
         name: str,
         door: DoorDep,
-        responder: str | None = None,
-        days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = FEED_DAYS,
+        responder: Annotated[
+            str | None,
+            Query(description="only this responder's shifts (one of the schedule's responder ids)"),
+        ] = None,
+        days: Annotated[
+            int, Query(ge=1, le=MAX_DAYS, description=f"how many days ahead, 1 to {MAX_DAYS}")
+        ] = FEED_DAYS,
     ) -> Response:
-        """The schedule's shifts from the start of today (its zone) for ``days`` days, one event each."""
+        """The schedule's shifts from the start of today (in its zone) for `days` days, one event
+        each, as `escalate oncall NAME --ics`."""
         schedule = door.config.schedules.get(name)
         if schedule is None:
             known = ", ".join(sorted(door.config.schedules)) or "(none defined)"
