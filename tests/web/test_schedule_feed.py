@@ -14,7 +14,8 @@ from escalation.config import load_config
 from escalation.schedules import shifts
 from escalation.settings import Settings
 from starter.api import Escalations
-from starter.web import create_app, tokens
+from starter.web import tokens
+from starter.web.app import create_app
 from tests.web.conftest import API_SECRET, ENV, bearer, config_with_integrations
 
 
