@@ -73,16 +73,17 @@ def drill_request(args: argparse.Namespace, config: Config) -> DrillRequest:
 
 
 def _at(text: str | None) -> datetime:
-    """Aware: a time without an offset is this machine's local time."""
+    """Aware, in the zone written; a time without an offset is this machine's local time."""
     if text is None:
         return datetime.now().astimezone()
     try:
-        return datetime.fromisoformat(text.strip()).astimezone()
+        at = datetime.fromisoformat(text.strip())
     except ValueError:
         raise BadInputError(
             f"--at: {text!r} is not a time; write it like 2026-11-28T03:00 (local time) "
             "or 2026-11-28T03:00+01:00"
         ) from None
+    return at if at.tzinfo else at.astimezone()
 
 
 def _ack_by(text: str, config: Config) -> AckBy:
@@ -122,7 +123,7 @@ def _who(row: DrillRow) -> str:
         return f"{row.responder} acknowledges: the ladder stops"
     if row.kind is RowKind.REFUSED:
         return f"{row.responder} tries to acknowledge: refused: {row.note}"
-    return f"exhausted: {row.note}"
+    return "exhausted: every step was paged; the escalation stays open"
 
 
 def drill_text(report: DrillReport) -> str:
@@ -151,5 +152,5 @@ def drill_text(report: DrillReport) -> str:
     if end.status is Status.ACKNOWLEDGED:
         lines.append(f"Acknowledged by {end.responder} at {end.offset}.")
     else:
-        lines.append(f"Exhausted at {end.offset}: nobody acknowledged; the escalation stays open.")
+        lines.append(f"Exhausted at {end.offset}: nobody acknowledged.")
     return "\n".join(lines)
