@@ -40,12 +40,15 @@ M = TypeVar("M", bound=BaseModel)
 # --- decisions -----------------------------------------------------------------------
 
 
+def tier_index(policy: EscalationPolicy, name: str) -> int:
+    """The position of the tier called ``name`` (the policy has validated that it exists)."""
+    return next(i for i, tier in enumerate(policy.tiers) if tier.name == name)
+
+
 def start_tier(policy: EscalationPolicy, severity: Severity) -> int:
     """The tier an incident of this severity is paged at first."""
     name = policy.rule(severity).start_tier
-    if name is None:
-        return 0
-    return next(i for i, tier in enumerate(policy.tiers) if tier.name == name)
+    return 0 if name is None else tier_index(policy, name)
 
 
 def more_urgent(severity: Severity, than: Severity) -> bool:
@@ -293,8 +296,9 @@ def resolve(
 def escalate_now(
     state: EscalationState, policy: EscalationPolicy, request: actions.EscalateRequest, now: datetime
 ) -> None:
-    """Hand the incident to the next tier at once; that tier must acknowledge again."""
-    step = Step(round=state.step.round, tier=state.step.tier + 1, phase=Phase.PRIMARY)
+    """Hand the incident to the next tier (or the one named) at once; that tier must acknowledge again."""
+    tier = tier_index(policy, request.to_tier) if request.to_tier else state.step.tier + 1
+    step = Step(round=state.step.round, tier=tier, phase=Phase.PRIMARY)
     _move_to(state, policy, step, now, actor=request.responder, reason=request.reason.strip())
 
 

@@ -129,7 +129,28 @@ def escalate_refusal(
             "there is no higher tier to hand it to"
         )
     reason = _blank(request.reason, "reason", "say why it needs the next tier (--reason TEXT)")
-    return reason or _steer(state, policy, request.responder, "escalate")
+    return (
+        reason
+        or _to_tier(state, policy, request.to_tier)
+        or _steer(state, policy, request.responder, "escalate")
+    )
+
+
+def _to_tier(state: EscalationState, policy: EscalationPolicy, name: str | None) -> str | None:
+    """Only a higher tier: escalating hands the incident up. Going back down would page again the
+    people who already let it pass; a lower severity (``severity``) lengthens the waits instead."""
+    names = [tier.name for tier in policy.tiers]
+    if name is None:
+        return None
+    if name not in names:
+        return f"to_tier {name!r} is not a tier of policy {policy.name!r}; use one of: {', '.join(names)}"
+    if names.index(name) <= state.step.tier:
+        higher = names[state.step.tier + 1 :]
+        return (
+            f"to_tier {name!r} is not above the current tier {names[state.step.tier]}; "
+            f"hand it up to one of: {', '.join(higher)}"
+        )
+    return None
 
 
 def note_refusal(
