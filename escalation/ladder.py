@@ -51,6 +51,11 @@ def start_tier(policy: EscalationPolicy, severity: Severity) -> int:
     return 0 if name is None else tier_index(policy, name)
 
 
+def repeat_tier(policy: EscalationPolicy, severity: Severity) -> int:
+    """Where a repeat round starts: the policy's ``repeat_from``, else where the first round did."""
+    return tier_index(policy, policy.repeat_from) if policy.repeat_from else start_tier(policy, severity)
+
+
 def more_urgent(severity: Severity, than: Severity) -> bool:
     """SEV1 is more urgent than SEV2, and so on."""
     return list(Severity).index(severity) < list(Severity).index(than)
@@ -65,7 +70,7 @@ def next_tier_step(policy: EscalationPolicy, severity: Severity, step: Step) -> 
     if step.tier + 1 < len(policy.tiers):
         return Step(round=step.round, tier=step.tier + 1, phase=Phase.PRIMARY)
     if step.round < policy.repeat:
-        return Step(round=step.round + 1, tier=start_tier(policy, severity), phase=Phase.PRIMARY)
+        return Step(round=step.round + 1, tier=repeat_tier(policy, severity), phase=Phase.PRIMARY)
     return None
 
 

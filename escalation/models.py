@@ -326,6 +326,8 @@ class EscalationPolicy(Strict):
     description: str = ""
     tiers: list[Tier] = Field(min_length=1)
     repeat: int = Field(default=0, ge=0, le=20)
+    repeat_from: Identifier | None = None
+    """The tier every repeat round starts at; default: the severity's start tier."""
     severities: dict[Severity, SeverityRule] = {}
     resolve_deadline: Duration | None = None
     review: ReviewRule = ReviewRule()
@@ -352,6 +354,8 @@ class EscalationPolicy(Strict):
                     f"severities.{severity.value}.start_tier {rule.start_tier!r} is not a tier; "
                     f"use one of {', '.join(seen)}"
                 )
+        if self.repeat_from is not None and self.repeat_from not in seen:
+            raise ValueError(f"repeat_from {self.repeat_from!r} is not a tier; use one of {', '.join(seen)}")
         return self
 
     def rule(self, severity: Severity) -> SeverityRule:
@@ -363,8 +367,10 @@ class EscalationPolicy(Strict):
 
     def digest(self) -> str:
         """A short content hash, so an escalation's history shows exactly which rules applied."""
-        # A policy that keeps the default review rule digests as it did before reviews existed.
-        omitted = {"review"} if self.review == ReviewRule() else set()
+        # A policy that leaves out a later key (a default review rule, no repeat_from) digests as it
+        # did before that key existed.
+        later = {"review": ReviewRule(), "repeat_from": None}
+        omitted = {key for key, default in later.items() if getattr(self, key) == default}
         fields = self.model_dump(mode="json", exclude=omitted)
         canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]

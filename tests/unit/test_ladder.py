@@ -75,6 +75,19 @@ def test_next_round_restarts_at_the_severity_start_tier() -> None:
     assert ladder.next_step(policy(repeat=1), Severity.SEV1, step(0, 2)) == step(1, 1)
 
 
+def test_repeat_rounds_restart_at_repeat_from_for_every_severity() -> None:
+    p = policy(repeat=2, repeat_from="specialist")
+    assert ladder.first_step(p, Severity.SEV2) == step(0, 0), "the first round starts as before"
+    assert ladder.next_step(p, Severity.SEV2, step(0, 2)) == step(1, 2)
+    assert ladder.next_step(p, Severity.SEV1, step(1, 2)) == step(2, 2)
+    assert ladder.next_step(p, Severity.SEV2, step(2, 2)) is None
+
+
+def test_a_policy_without_repeat_from_digests_as_before_the_key_existed() -> None:
+    assert policy().digest() == "ba56cf033ee7", "the digest main had before repeat_from"
+    assert policy(repeat_from="frontline").digest() != policy().digest()
+
+
 def test_last_tier_backup_starts_the_next_round() -> None:
     p = no_backup_in_the_middle(repeat=1)
     assert ladder.next_step(p, Severity.SEV2, step(0, 2, B)) == step(1, 0)
