@@ -94,6 +94,26 @@ def wait_time(policy: EscalationPolicy, severity: Severity, step: Step) -> timed
     return max(scaled, MINIMUM)
 
 
+def worst_case_to_last_tier(policy: EscalationPolicy, severity: Severity) -> timedelta:
+    """How long after the trigger the last tier is first paged if nobody acknowledges: every step
+    before it waits out its timeout. A step nobody could be reached on, or whose schedules have
+    nobody on call, moves on at once, so it only comes sooner."""
+    step: Step | None = first_step(policy, severity)
+    total = timedelta(0)
+    while step is not None and step.tier < len(policy.tiers) - 1:
+        total += wait_time(policy, severity, step)
+        step = next_step(policy, severity, step)
+    return total
+
+
+def worst_case_summary(policy: EscalationPolicy) -> str:
+    """``escalate check``'s line for the policy: the worst case per severity, once if they agree."""
+    waits = {severity: format_duration(worst_case_to_last_tier(policy, severity)) for severity in Severity}
+    per_severity = ", ".join(f"{severity.value} {wait}" for severity, wait in waits.items())
+    when = next(iter(waits.values())) if len(set(waits.values())) == 1 else per_severity
+    return f"policy {policy.name}: last tier {policy.tiers[-1].name} paged at worst after {when}"
+
+
 def notify_budget(wait: timedelta) -> timedelta:
     """Total time a page may take, retries included: half the step's wait, so it never stalls it."""
     return min(max(wait / 2, MINIMUM), NOTIFY_TOTAL_LIMIT)

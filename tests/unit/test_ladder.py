@@ -99,6 +99,30 @@ def test_ladder_is_exhausted_after_the_last_round() -> None:
     assert ladder.next_step(no_backup_in_the_middle(), Severity.SEV2, step(0, 2, B)) is None
 
 
+@pytest.mark.parametrize(
+    ("severity", "minutes"),
+    [
+        (Severity.SEV2, 15 + 10 + 10 + 10),  # frontline and its backup, supervisor and its backup
+        (Severity.SEV1, (10 + 10) / 2),  # starts at the supervisor, waits halved
+    ],
+)
+def test_worst_case_to_the_last_tier_waits_out_every_step_before_it(
+    severity: Severity, minutes: float
+) -> None:
+    assert ladder.worst_case_to_last_tier(policy(), severity) == timedelta(minutes=minutes)
+
+
+def test_worst_case_summary_per_severity_only_when_the_waits_differ() -> None:
+    assert ladder.worst_case_summary(policy()) == (
+        "policy test: last tier specialist paged at worst after SEV1 10m, SEV2 45m, SEV3 45m, SEV4 45m"
+    )
+    assert ladder.worst_case_summary(no_backup_in_the_middle()) == (
+        "policy test: last tier management paged at worst after 15m"
+    )
+    single = policy(tiers=[{"name": "only", "primary": ["ana"], "ack_timeout": "5m"}], severities={})
+    assert ladder.worst_case_summary(single) == "policy test: last tier only paged at worst after 0s"
+
+
 def test_targets_are_the_phase_responders() -> None:
     p = policy()
     assert ladder.targets(p, step(0, 0)) == ["ana"]
