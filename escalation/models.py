@@ -32,9 +32,12 @@ from escalation.durations import Duration
 IDENTIFIER_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 PHONE_PATTERN = r"^\+[1-9][0-9]{6,14}$"
 SLACK_MEMBER_PATTERN = r"^[A-Z0-9]{5,20}$"
+SCHEDULE_PREFIX = "schedule:"
+TARGET_PATTERN = rf"^({SCHEDULE_PREFIX})?{IDENTIFIER_PATTERN[1:]}"
 IDENTIFIER_HINT = "use lower-case letters, digits, '.', '_' or '-' (for example 'checkout-api')"
 PATTERN_HINTS = {
     IDENTIFIER_PATTERN: IDENTIFIER_HINT,
+    TARGET_PATTERN: "use a responder id or 'schedule:<name>' (for example 'schedule:frontline')",
     PHONE_PATTERN: "write the number in E.164: '+', country code and number, no spaces (e.g. '+15550100101')",
     SLACK_MEMBER_PATTERN: "use the Slack member id (e.g. 'U024BE7LH'), not the @name",
 }
@@ -42,6 +45,16 @@ PATTERN_HINTS = {
 
 Identifier = Annotated[str, StringConstraints(strip_whitespace=True, pattern=IDENTIFIER_PATTERN)]
 """Ids of responders, services, policies and tiers: lower-case letters, digits, ``.``, ``_``, ``-``."""
+
+
+Target = Annotated[str, StringConstraints(strip_whitespace=True, pattern=TARGET_PATTERN)]
+"""A tier target: a responder id, or ``schedule:<name>`` for whoever that schedule has on call
+when the step is paged."""
+
+
+def schedule_name(target: str) -> str | None:
+    """The schedule a ``schedule:<name>`` target names; None for a responder id."""
+    return target.removeprefix(SCHEDULE_PREFIX) if target.startswith(SCHEDULE_PREFIX) else None
 
 
 def service_id(text: str) -> str:
@@ -278,12 +291,16 @@ class Roster(Strict):
 
 class Tier(Strict):
     name: Identifier
-    primary: list[Identifier] = Field(min_length=1)
-    backup: list[Identifier] = []
+    primary: list[Target] = Field(min_length=1)
+    backup: list[Target] = []
     ack_timeout: Duration
     backup_timeout: Duration | None = None
     channels: ChannelList | None = None
     """Overrides every target's own channels on this tier; default: each responder's rules."""
+
+    def targets(self) -> list[str]:
+        """Primary then backup targets, each once."""
+        return list(dict.fromkeys((*self.primary, *self.backup)))
 
     @property
     def effective_backup_timeout(self) -> timedelta:
@@ -362,8 +379,12 @@ class EscalationPolicy(Strict):
         return self.severities.get(severity, SeverityRule())
 
     def responders(self) -> set[str]:
-        """Everyone this policy may page, primary or backup, on any tier."""
-        return {target for tier in self.tiers for target in (*tier.primary, *tier.backup)}
+        """Every responder this policy names, primary or backup, on any tier (not its schedules' people)."""
+        return {target for tier in self.tiers for target in tier.targets() if schedule_name(target) is None}
+
+    def schedules(self) -> set[str]:
+        """The schedules its tiers page (``schedule:<name>`` targets)."""
+        return {name for tier in self.tiers for target in tier.targets() if (name := schedule_name(target))}
 
     def digest(self) -> str:
         """A short content hash, so an escalation's history shows exactly which rules applied."""
