@@ -20,7 +20,16 @@ from pydantic import BaseModel, ValidationError
 
 from escalation.channel_settings import ENV_NAME_PATTERN, ChannelSettings
 from escalation.integrations import INTEGRATIONS_FILE, Integrations
-from escalation.models import IDENTIFIER_PATTERN, PATTERN_HINTS, EscalationPolicy, Roster, Routing, Severity
+from escalation.models import (
+    IDENTIFIER_PATTERN,
+    PATTERN_HINTS,
+    TARGET_PATTERN,
+    EscalationPolicy,
+    Roster,
+    Routing,
+    Severity,
+    schedule_name,
+)
 from escalation.schedules import Schedule
 
 ROSTER_FILE = "roster.yaml"
@@ -259,21 +268,31 @@ def _listed(value: object) -> list[object]:
     return value if isinstance(value, list) else []
 
 
-def _check_targets(raw_policies: list[tuple[Path, object]], roster: Roster, problems: list[str]) -> None:
-    """Every primary and backup is in the roster; read from the raw files, so a policy with
-    other mistakes hears about unknown responders in the same pass."""
+def _check_targets(
+    raw_policies: list[tuple[Path, object]], roster: Roster, schedules: set[str], problems: list[str]
+) -> None:
+    """Every primary and backup is in the roster, or a ``schedule:<name>`` of ``schedules``; read
+    from the raw files, so a policy with other mistakes hears about unknown targets in the same pass."""
     for path, data in raw_policies:
         tiers = data.get("tiers") if isinstance(data, dict) else None
         for t, tier in enumerate(_listed(tiers)):
             for role in ("primary", "backup"):
                 targets = tier.get(role) if isinstance(tier, dict) else None
                 for i, target in enumerate(_listed(targets)):
-                    if not isinstance(target, str) or not re.fullmatch(IDENTIFIER_PATTERN, target.strip()):
-                        continue  # the policy's own validation reports a malformed id
-                    if target.strip() not in roster.responders:
+                    if not isinstance(target, str) or not re.fullmatch(TARGET_PATTERN, target.strip()):
+                        continue  # the policy's own validation reports a malformed target
+                    where = f"{path}: tiers[{t}].{role}[{i}]"
+                    name = schedule_name(target.strip())
+                    if name is not None and name not in schedules:
+                        known = ", ".join(sorted(schedules)) or "none yet"
                         problems.append(
-                            f"{path}: tiers[{t}].{role}[{i}]: "
-                            f"{target!r} is not in {ROSTER_FILE}; add them under responders or fix the id"
+                            f"{where}: {target!r} names no schedule in {SCHEDULE_DIR}/ (found: {known}); "
+                            f"add {SCHEDULE_DIR}/{name}.yaml or fix the name"
+                        )
+                    elif name is None and target.strip() not in roster.responders:
+                        problems.append(
+                            f"{where}: {target!r} is not in {ROSTER_FILE}; "
+                            "add them under responders or fix the id"
                         )
 
 
@@ -424,7 +443,7 @@ def load_config(
     schedules = _load_named(directory / SCHEDULE_DIR, Schedule, "schedule", problems)
     channels = _load_channels(directory, problems, channel_checks) if with_channels else ChannelSettings()
     if roster is not None:
-        _check_targets(files.raw, roster, problems)
+        _check_targets(files.raw, roster, schedules.found, problems)
         _check_schedule_people(schedules.raw, roster, problems)
         if with_channels and channels is not None:
             _check_channels(policies, roster, channels, str(directory / ROSTER_FILE), problems)
