@@ -1,4 +1,4 @@
-"""Loading and checking the configuration directory: roster, policies and routing.
+"""Loading and checking the configuration directory: roster, policies, routing and schedules.
 
 Every problem is reported at once, each naming the file, the field path and the fix, so an
 SRE lead editing policies fixes them in one pass. Nothing starts on invalid configuration.
@@ -20,12 +20,23 @@ from pydantic import BaseModel, ValidationError
 
 from escalation.channel_settings import ENV_NAME_PATTERN, ChannelSettings
 from escalation.integrations import INTEGRATIONS_FILE, Integrations
-from escalation.models import IDENTIFIER_PATTERN, PATTERN_HINTS, EscalationPolicy, Roster, Routing, Severity
+from escalation.models import (
+    IDENTIFIER_PATTERN,
+    PATTERN_HINTS,
+    TARGET_PATTERN,
+    EscalationPolicy,
+    Roster,
+    Routing,
+    Severity,
+    schedule_name,
+)
+from escalation.schedules import Schedule
 
 ROSTER_FILE = "roster.yaml"
 ROUTING_FILE = "routing.yaml"
 CHANNELS_FILE = "channels.yaml"
 POLICY_DIR = "policies"
+SCHEDULE_DIR = "schedules"
 MAX_YAML_BYTES = 1024 * 1024
 """Configuration and incident files are small; a bigger one is a mistake (or /dev/zero)."""
 
@@ -46,6 +57,7 @@ class Config:
     routing: Routing
     channels: ChannelSettings
     integrations: Integrations = field(default_factory=Integrations)
+    schedules: dict[str, Schedule] = field(default_factory=dict)
 
     def policy_for(self, service: str, severity: Severity, override: str | None = None) -> EscalationPolicy:
         """The policy an incident runs under: an explicit choice, else the routing table's."""
@@ -198,25 +210,26 @@ def _load_file(path: Path, model: type[M], problems: list[str]) -> M | None:
     return _parse(model, data, str(path), problems)
 
 
+N = TypeVar("N", EscalationPolicy, Schedule)
+
+
 @dataclass
-class _PolicyFiles:
-    """Every valid policy by name with its file; the names of all policy files found; raw data.
+class _NamedFiles(typing.Generic[N]):
+    """Every valid policy (or schedule) by name with its file; the names of all files found; raw data.
 
     A route to a policy whose file is invalid is not reported again as a missing policy, and
     the raw data lets roster checks run on files that have other errors too.
     """
 
-    valid: dict[str, tuple[EscalationPolicy, Path]]
+    valid: dict[str, tuple[N, Path]]
     found: set[str]
     raw: list[tuple[Path, object]]
 
 
-def _load_policies(directory: Path, problems: list[str]) -> _PolicyFiles:
-    policy_dir = directory / POLICY_DIR
-    files = sorted(policy_dir.glob("*.yaml")) + sorted(policy_dir.glob("*.yml"))
-    if not files:
-        problems.append(f"{policy_dir}: no policy files (*.yaml); add at least one policy")
-    policies: dict[str, tuple[EscalationPolicy, Path]] = {}
+def _load_named(directory: Path, model: type[N], kind: str, problems: list[str]) -> _NamedFiles[N]:
+    """The ``*.yaml`` files of a folder, one ``model`` each, named by their file unless they say."""
+    files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+    loaded: dict[str, tuple[N, Path]] = {}
     found: set[str] = set()
     raw: list[tuple[Path, object]] = []
     for path in files:
@@ -230,39 +243,82 @@ def _load_policies(directory: Path, problems: list[str]) -> _PolicyFiles:
         if isinstance(data, dict):
             data.setdefault("name", path.stem)
             found.add(str(data["name"]))
-        policy = _parse(EscalationPolicy, data, str(path), problems)
-        if policy is None:
+        item = _parse(model, data, str(path), problems)
+        if item is None:
             continue
-        if policy.name in policies:
+        if item.name in loaded:
             problems.append(
-                f"{path}: name: policy {policy.name!r} is also defined in "
-                f"{policies[policy.name][1]}; give each policy a unique name"
+                f"{path}: name: {kind} {item.name!r} is also defined in "
+                f"{loaded[item.name][1]}; give each {kind} a unique name"
             )
             continue
-        policies[policy.name] = (policy, path)
-    return _PolicyFiles(policies, found, raw)
+        loaded[item.name] = (item, path)
+    return _NamedFiles(loaded, found, raw)
+
+
+def _load_policies(directory: Path, problems: list[str]) -> _NamedFiles[EscalationPolicy]:
+    policy_dir = directory / POLICY_DIR
+    files = _load_named(policy_dir, EscalationPolicy, "policy", problems)
+    if not files.found:
+        problems.append(f"{policy_dir}: no policy files (*.yaml); add at least one policy")
+    return files
 
 
 def _listed(value: object) -> list[object]:
     return value if isinstance(value, list) else []
 
 
-def _check_targets(raw_policies: list[tuple[Path, object]], roster: Roster, problems: list[str]) -> None:
-    """Every primary and backup is in the roster; read from the raw files, so a policy with
-    other mistakes hears about unknown responders in the same pass."""
+def _check_targets(
+    raw_policies: list[tuple[Path, object]], roster: Roster, schedules: set[str], problems: list[str]
+) -> None:
+    """Every primary and backup is in the roster, or a ``schedule:<name>`` of ``schedules``; read
+    from the raw files, so a policy with other mistakes hears about unknown targets in the same pass."""
     for path, data in raw_policies:
         tiers = data.get("tiers") if isinstance(data, dict) else None
         for t, tier in enumerate(_listed(tiers)):
             for role in ("primary", "backup"):
                 targets = tier.get(role) if isinstance(tier, dict) else None
                 for i, target in enumerate(_listed(targets)):
-                    if not isinstance(target, str) or not re.fullmatch(IDENTIFIER_PATTERN, target.strip()):
-                        continue  # the policy's own validation reports a malformed id
-                    if target.strip() not in roster.responders:
+                    if not isinstance(target, str) or not re.fullmatch(TARGET_PATTERN, target.strip()):
+                        continue  # the policy's own validation reports a malformed target
+                    where = f"{path}: tiers[{t}].{role}[{i}]"
+                    name = schedule_name(target.strip())
+                    if name is not None and name not in schedules:
+                        known = ", ".join(sorted(schedules)) or "none yet"
                         problems.append(
-                            f"{path}: tiers[{t}].{role}[{i}]: "
-                            f"{target!r} is not in {ROSTER_FILE}; add them under responders or fix the id"
+                            f"{where}: {target!r} names no schedule in {SCHEDULE_DIR}/ (found: {known}); "
+                            f"add {SCHEDULE_DIR}/{name}.yaml or fix the name"
                         )
+                    elif name is None and target.strip() not in roster.responders:
+                        problems.append(
+                            f"{where}: {target!r} is not in {ROSTER_FILE}; "
+                            "add them under responders or fix the id"
+                        )
+
+
+def _check_schedule_people(
+    raw_schedules: list[tuple[Path, object]], roster: Roster, problems: list[str]
+) -> None:
+    """Everyone a schedule names is in the roster; read from the raw files, as for policies."""
+    for path, data in raw_schedules:
+        places: list[tuple[str, object]] = []
+        for i, layer in enumerate(_listed(data.get("layers") if isinstance(data, dict) else None)):
+            people = layer.get("participants") if isinstance(layer, dict) else None
+            places += [(f"layers[{i}].participants[{j}]", who) for j, who in enumerate(_listed(people))]
+        for i, override in enumerate(_listed(data.get("overrides") if isinstance(data, dict) else None)):
+            places += [
+                (f"overrides[{i}].{key}", override.get(key))
+                for key in ("responder", "replaces")
+                if isinstance(override, dict)
+            ]
+        for where, who in places:
+            if not isinstance(who, str) or not re.fullmatch(IDENTIFIER_PATTERN, who.strip()):
+                continue  # the schedule's own validation reports a malformed id
+            if who.strip() not in roster.responders:
+                problems.append(
+                    f"{path}: {where}: {who!r} is not in {ROSTER_FILE}; "
+                    "add them under responders or fix the id"
+                )
 
 
 def _check_channels(
@@ -384,9 +440,11 @@ def load_config(
     routing = _load_file(directory / ROUTING_FILE, Routing, problems)
     files = _load_policies(directory, problems)
     policies = files.valid
+    schedules = _load_named(directory / SCHEDULE_DIR, Schedule, "schedule", problems)
     channels = _load_channels(directory, problems, channel_checks) if with_channels else ChannelSettings()
     if roster is not None:
-        _check_targets(files.raw, roster, problems)
+        _check_targets(files.raw, roster, schedules.found, problems)
+        _check_schedule_people(schedules.raw, roster, problems)
         if with_channels and channels is not None:
             _check_channels(policies, roster, channels, str(directory / ROSTER_FILE), problems)
     if routing is not None:
@@ -401,4 +459,5 @@ def load_config(
         policies={name: policy for name, (policy, _) in policies.items()},
         channels=channels,
         integrations=integrations,
+        schedules={name: schedule for name, (schedule, _) in schedules.valid.items()},
     )

@@ -1,4 +1,4 @@
-"""Human-written durations such as ``45s``, ``15m`` or ``1h30m``.
+"""Human-written durations such as ``45s``, ``15m``, ``1h30m`` or ``1w``.
 
 Policies are edited by people, so durations are written the way people say them and
 validated strictly: a typo must fail loudly instead of becoming a zero-second timeout.
@@ -15,8 +15,10 @@ from pydantic import BeforeValidator, PlainSerializer
 MINIMUM = timedelta(seconds=1)
 MAXIMUM = timedelta(days=365)
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-_PATTERN = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
-_HINT = 'write it like "45s", "15m" or "1h30m" (units d, h, m, s, largest first)'
+"""Units written back; weeks are read (a weekly rotation is ``1w``) but written as days."""
+_READ_UNITS = {"w": 7 * 86400, **_UNITS}
+_PATTERN = re.compile(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_HINT = 'write it like "45s", "15m" or "1h30m" (units w, d, h, m, s, largest first)'
 
 
 def parse_duration(text: str) -> timedelta:
@@ -26,7 +28,9 @@ def parse_duration(text: str) -> timedelta:
     if not cleaned or not match or not any(match.groups()):
         raise ValueError(f"{text!r} is not a duration: {_HINT}")
     seconds = sum(
-        int(value) * _UNITS[unit] for unit, value in zip("dhms", match.groups(), strict=True) if value
+        int(value) * _READ_UNITS[unit]
+        for unit, value in zip(_READ_UNITS, match.groups(), strict=True)
+        if value
     )
     if seconds < MINIMUM.total_seconds():
         raise ValueError(f"{text!r} is too short: the smallest duration is 1s")

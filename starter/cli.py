@@ -22,6 +22,7 @@ from temporalio.service import RPCError
 
 from activities.pages import load_worker_config
 from activities.store import RecordStore
+from escalation import ladder
 from escalation.actions import ACTIONS, Action
 from escalation.config import CHANNELS_FILE, Config, ConfigError, load_config, read_yaml, validation_problems
 from escalation.durations import parse_duration
@@ -327,6 +328,8 @@ async def _check(args: argparse.Namespace, settings: Settings) -> None:
         f"{settings.config_dir}: {len(config.roster.responders)} responders, "
         f"policies {', '.join(sorted(config.policies))}, default {config.routing.default}"
     )
+    for name in sorted(config.policies):
+        _say(ladder.worst_case_summary(config.policies[name]))
 
 
 async def _inbox(args: argparse.Namespace, settings: Settings) -> None:

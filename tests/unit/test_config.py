@@ -138,6 +138,12 @@ def test_duplicate_tier_names(config_dir: Path) -> None:
     assert "'frontline' repeats tiers[0].name; give every tier a unique name" in message
 
 
+def test_repeat_from_that_is_not_a_tier(config_dir: Path) -> None:
+    edit(config_dir, SUPPORT, "repeat: 1 ", "repeat: 1\nrepeat_from: boss ")
+    message = the_problem(config_dir, SUPPORT, "repeat_from")
+    assert "'boss' is not a tier; use one of frontline, supervisor, specialist, management" in message
+
+
 def test_start_tier_that_is_not_a_tier(config_dir: Path) -> None:
     edit(config_dir, SUPPORT, "start_tier: supervisor", "start_tier: boss")
     message = the_problem(config_dir, SUPPORT, "severities.SEV1.start_tier")
