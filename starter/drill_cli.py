@@ -104,11 +104,13 @@ def _ack_by(text: str, config: Config) -> AckBy:
 
 
 def _paged(row: DrillRow) -> str:
-    """``sofia via console, email; sam via sms``, then what could not be sent and why."""
+    """``sofia via console, email; sam via sms``, whom the step's schedules had on call, then what
+    could not be sent and why."""
     parts = [
         f"{', '.join(group.responders)} via {', '.join(channel.value for channel in group.channels)}"
         for group in row.paged
     ] or ["nobody reached"]
+    parts += [f"[schedule:{name}: {', '.join(people) or 'nobody'}]" for name, people in row.on_call.items()]
     parts += [
         f"NOT SENT to {u.responder}{f' via {u.channel.value}' if u.channel else ''}: {u.reason}"
         for u in row.unreachable
@@ -119,6 +121,8 @@ def _paged(row: DrillRow) -> str:
 def _who(row: DrillRow) -> str:
     if row.kind is RowKind.PAGE:
         return _paged(row)
+    if row.kind is RowKind.SKIPPED:
+        return row.note
     if row.kind is RowKind.ACKNOWLEDGED:
         return f"{row.responder} acknowledges: the ladder stops"
     if row.kind is RowKind.REFUSED:

@@ -7,13 +7,15 @@ import dataclasses
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from escalation import ladder
 from escalation.config import Config, load_config
-from escalation.models import Channel, EscalationPolicy, Severity
+from escalation.models import Channel, EscalationPolicy, Severity, schedule_name
+from escalation.schedules import Schedule, on_call
 from escalation.state import Status, Step
 from starter.cli import run
 from starter.drill import AckBy, DrillReport, DrillRequest, RowKind, run_drill
@@ -274,3 +276,107 @@ def test_cli_json_has_the_same_rows(
         "offset": "+7m",
     }
     assert (printed["policy"], printed["chosen_by"]) == ("support", "the routing default")
+
+
+FRIDAY_BEFORE_FIVE = datetime(2026, 11, 27, 16, 50, tzinfo=ZoneInfo("America/New_York"))
+"""The example frontline schedule has ana until 17:00 (its business-hours layer), then ben (the
+weekly layer): a hand-off 10 minutes into the ladder."""
+
+
+def expected_with_schedules(
+    policy: EscalationPolicy, severity: Severity, schedules: dict[str, Schedule], at: datetime
+) -> tuple[list[tuple[int, str, str, int, list[str]]], int]:
+    """As ``expected_pages``, each ``schedule:<name>`` target read with ``on_call`` when its step is
+    paged; a step with nobody on call pages nobody and takes no time."""
+    pages, offset = [], timedelta(0)
+    step: Step | None = ladder.first_step(policy, severity)
+    while step is not None:
+        people: list[str] = []
+        for target in ladder.targets(policy, step):
+            name = schedule_name(target)
+            people += on_call(schedules[name], at + offset) if name else [target]
+        if people:
+            tier = policy.tiers[step.tier].name
+            pages.append((int(offset.total_seconds()), tier, step.phase.value, step.round + 1, people))
+            offset += ladder.wait_time(policy, severity, step)
+        step = ladder.next_step(policy, severity, step)
+    return pages, int(offset.total_seconds())
+
+
+def with_policy(config: Config, **fields: object) -> Config:
+    chosen = EscalationPolicy.model_validate({"version": "1", "repeat": 1, **fields})
+    return dataclasses.replace(config, policies={**config.policies, chosen.name: chosen})
+
+
+async def test_schedules_resolve_at_the_simulated_time_with_a_hand_off_during_the_ladder(
+    time_skipping_env: WorkflowEnvironment, config: Config
+) -> None:
+    frontline_first = with_policy(
+        config,
+        name="frontline-first",
+        tiers=[
+            {"name": "frontline", "primary": ["schedule:frontline"], "ack_timeout": "15m"},
+            {"name": "supervisor", "primary": ["sofia"], "ack_timeout": "10m"},
+        ],
+    )
+    request = DrillRequest(
+        service="checkout", severity=Severity.SEV3, at=FRIDAY_BEFORE_FIVE, policy="frontline-first"
+    )
+
+    report = await run_drill(frontline_first, request, time_skipping_env)
+
+    chosen = frontline_first.policies["frontline-first"]
+    pages, exhausted_at = expected_with_schedules(
+        chosen, Severity.SEV3, frontline_first.schedules, FRIDAY_BEFORE_FIVE
+    )
+    assert drilled_pages(report) == pages
+    assert [page[4] for page in pages if page[1] == "frontline"] == [["ana"], ["ben"]], "the hand-off"
+    assert report.end.offset_seconds == exhausted_at
+    frontline = [row for row in report.rows if row.tier == "frontline"]
+    assert [row.on_call for row in frontline] == [{"frontline": ["ana"]}, {"frontline": ["ben"]}]
+    assert [f"{row.at:%H:%M}" for row in frontline] == ["16:50", "17:15"]
+
+
+async def test_a_step_with_nobody_on_call_is_skipped_at_once(
+    time_skipping_env: WorkflowEnvironment, config: Config
+) -> None:
+    office = Schedule.model_validate(
+        {
+            "time_zone": "America/New_York",
+            "layers": [
+                {
+                    "participants": ["ben"],
+                    "shift_length": "1w",
+                    "first_handoff": "2026-11-02T09:00",
+                    "restrictions": {
+                        "weekdays": ["mon", "tue", "wed", "thu", "fri"],
+                        "start": "09:00",
+                        "end": "17:00",
+                    },
+                }
+            ],
+        }
+    )
+    office_hours = with_policy(
+        dataclasses.replace(config, schedules={**config.schedules, "office": office}),
+        name="office-first",
+        tiers=[
+            {"name": "office", "primary": ["schedule:office"], "ack_timeout": "15m"},
+            {"name": "supervisor", "primary": ["sofia"], "ack_timeout": "10m"},
+        ],
+    )
+    request = DrillRequest(
+        service="checkout", severity=Severity.SEV3, at=FRIDAY_BEFORE_FIVE, policy="office-first"
+    )
+
+    report = await run_drill(office_hours, request, time_skipping_env)
+
+    pages, exhausted_at = expected_with_schedules(
+        office_hours.policies["office-first"], Severity.SEV3, office_hours.schedules, FRIDAY_BEFORE_FIVE
+    )
+    assert drilled_pages(report) == pages
+    assert [(p[0], p[1]) for p in pages] == [(0, "office"), (15 * 60, "supervisor"), (25 * 60, "supervisor")]
+    skipped = [row for row in report.rows if row.kind is RowKind.SKIPPED]
+    assert [(row.offset, row.tier) for row in skipped] == [("+25m", "office")]
+    assert "schedule:office: nobody on call" in skipped[0].note
+    assert report.end.offset_seconds == exhausted_at == 35 * 60
