@@ -65,6 +65,12 @@ def test_a_malformed_target_says_what_to_write(config_dir: Path) -> None:
     assert "use a responder id or 'schedule:<name>' (for example 'schedule:frontline')" in message
 
 
+def test_a_tiers_channels_must_suit_everyone_its_schedules_can_put_on_call(config_dir: Path) -> None:
+    edit(config_dir, SUPPORT, "primary: [ana]", 'primary: ["schedule:frontline"]\n    channels: [email]')
+    edit(config_dir, "roster.yaml", "email: sam@example.com, ", "")  # sam covers a frontline holiday
+    assert "email" in the_problem(config_dir, SUPPORT, "tiers[0].channels: sam:")
+
+
 def paged(people: list[str]) -> EscalationState:
     state = ladder.begin(start_input(POLICY), T0)
     resolved = ResolvedTargets(responders=[*people, "sam"], schedules={"rota": people}, at=T0)
