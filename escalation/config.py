@@ -10,7 +10,7 @@ import difflib
 import re
 import types
 import typing
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -28,6 +28,7 @@ from escalation.models import (
     Roster,
     Routing,
     Severity,
+    Tier,
     schedule_name,
 )
 from escalation.schedules import Schedule
@@ -321,14 +322,27 @@ def _check_schedule_people(
                 )
 
 
+def _people(tier: Tier, schedules: Mapping[str, Schedule]) -> list[str]:
+    """Everyone a tier may page: its responder ids and everyone its schedules can put on call."""
+    people: list[str] = []
+    for target in tier.targets():
+        name = schedule_name(target)
+        people += (
+            [target] if name is None else sorted(schedules[name].responders) if name in schedules else []
+        )
+    return list(dict.fromkeys(people))
+
+
 def _check_channels(
     policies: dict[str, tuple[EscalationPolicy, Path]],
     roster: Roster,
+    schedules: Mapping[str, Schedule],
     channels: ChannelSettings,
     roster_source: str,
     problems: list[str],
 ) -> None:
-    """Every channel a responder's rules or a tier's override may use can really be sent."""
+    """Every channel a responder's rules or a tier's override may use can really be sent (to
+    everyone a tier's schedules can put on call, too)."""
     for responder_id, person in roster.responders.items():
         own = f"responders.{responder_id}.channels"
         rules = [
@@ -347,7 +361,7 @@ def _check_channels(
     for policy, path in policies.values():
         for t, tier in enumerate(policy.tiers):
             for channel in tier.channels or []:
-                for target in dict.fromkeys((*tier.primary, *tier.backup)):
+                for target in _people(tier, schedules):
                     person = roster.responders.get(target)
                     if person and (reason := channels.refusal(channel, person)):
                         problems.append(f"{path}: tiers[{t}].channels: {target}: {reason}")
@@ -446,7 +460,10 @@ def load_config(
         _check_targets(files.raw, roster, schedules.found, problems)
         _check_schedule_people(schedules.raw, roster, problems)
         if with_channels and channels is not None:
-            _check_channels(policies, roster, channels, str(directory / ROSTER_FILE), problems)
+            valid_schedules = {name: schedule for name, (schedule, _) in schedules.valid.items()}
+            _check_channels(
+                policies, roster, valid_schedules, channels, str(directory / ROSTER_FILE), problems
+            )
     if routing is not None:
         _check_routes(routing, files.found, str(directory / ROUTING_FILE), problems)
     integrations = _load_integrations(directory, files.found, problems)

@@ -28,6 +28,8 @@ from escalation.report_figures import time_zone
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 """Weekday names as schedule files write them; the index is ``date.weekday()``."""
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+EARLIEST, LATEST = datetime(1971, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
+"""The instants a schedule is asked about: far from datetime's limits, where arithmetic overflows."""
 MINIMUM_SHIFT = timedelta(hours=1)
 """Shorter shifts could be handed off in the wrong order across a daylight-saving change."""
 
@@ -45,6 +47,8 @@ def _wall_clock(value: datetime) -> datetime:
             "has a UTC offset; write the local wall-clock time without one (e.g. '2026-11-02T09:00'): "
             "the zone is the schedule's time_zone"
         )
+    if not EARLIEST.year < value.year < LATEST.year:
+        raise ValueError(f"is out of range; use a year from {EARLIEST.year + 1} to {LATEST.year - 1}")
     return value
 
 
@@ -175,6 +179,21 @@ class Shift(Strict):
     responder: str
     start: datetime
     end: datetime
+
+
+def moment(text: str, zone: ZoneInfo) -> datetime:
+    """A time typed by someone (``2026-11-28T03:00`` local to ``zone``, or with an offset or ``Z``)
+    as an aware UTC instant; a ValueError says what to write."""
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a time; write it like 2026-11-28T03:00 (local time) or 2026-11-28T08:00Z"
+        ) from None
+    at = parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed
+    if not EARLIEST <= at < LATEST:
+        raise ValueError(f"{text!r} is out of range; use a year from {EARLIEST.year} to {LATEST.year - 1}")
+    return at.astimezone(UTC)
 
 
 def _aware(at: datetime) -> datetime:

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Coroutine, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -53,6 +53,7 @@ from starter.errors import BadInputError
 from starter.inbox import Inbox, page_line, run_inbox
 from starter.local_secrets import Kind, generated_names, use_local_secrets, webhook_secret_names
 from starter.logs import configure_logging
+from starter.oncall import add_oncall_command, coverage_warnings
 from starter.report import add_report_command
 from starter.similar import add_command as add_similar_command
 from starter.web import create_app, tokens
@@ -330,6 +331,8 @@ async def _check(args: argparse.Namespace, settings: Settings) -> None:
     )
     for name in sorted(config.policies):
         _say(ladder.worst_case_summary(config.policies[name]))
+    for line in coverage_warnings(config, datetime.now(UTC)):
+        _say(line, file=sys.stderr)
 
 
 async def _inbox(args: argparse.Namespace, settings: Settings) -> None:
@@ -488,6 +491,8 @@ def build_parser(over_api: bool = False) -> argparse.ArgumentParser:
     add_db_command(commands)
 
     add_report_command(commands)
+
+    add_oncall_command(commands)
 
     add_drill_command(commands)
 

@@ -52,6 +52,7 @@ from starter.web.door import (
 from starter.web.links import link_routes
 from starter.web.metrics import metrics_routes
 from starter.web.review_links import review_link_routes
+from starter.web.schedule_feed import schedule_routes
 from starter.web.slack_actions import slack_routes
 from starter.web.tokens import TokenError, responder_of
 from starter.web.twilio_webhooks import twilio_routes
@@ -362,6 +363,7 @@ def create_app(
     _responder_routes(app)
     link_routes(app)
     review_link_routes(app)
+    schedule_routes(app, responder)
     slack_routes(app)
     twilio_routes(app)
     _health_routes(app)

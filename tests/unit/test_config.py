@@ -104,8 +104,8 @@ def test_empty_tier_list(config_dir: Path) -> None:
 
 
 def test_primary_target_missing_from_roster(config_dir: Path) -> None:
-    edit(config_dir, SUPPORT, "primary: [ana]", "primary: [zed]")
-    assert the_problem(config_dir, SUPPORT, "tiers[0].primary[0]:").endswith(
+    edit(config_dir, SUPPORT, "primary: [sofia]", "primary: [zed]")
+    assert the_problem(config_dir, SUPPORT, "tiers[1].primary[0]:").endswith(
         "'zed' is not in roster.yaml; add them under responders or fix the id"
     )
 
@@ -119,10 +119,20 @@ def test_backup_target_missing_from_roster(config_dir: Path) -> None:
     ("old", "new", "field", "fix"),
     [
         ("ack_timeout: 15m", "ack_timeout: 0s", "tiers[0].ack_timeout:", "the smallest duration is 1s"),
-        ("backup_timeout: 10m", "backup_timeout: 0s", "tiers[0].backup_timeout:", "smallest duration is 1s"),
+        (
+            "ack_timeout: 10m",
+            "ack_timeout: 10m\n    backup_timeout: 0s",
+            "tiers[1].backup_timeout:",
+            "smallest duration is 1s",
+        ),
         ("resolve_deadline: 4h", "resolve_deadline: 0s", "resolve_deadline:", "the smallest duration is 1s"),
         ("ack_timeout: 15m", "ack_timeout: soon", "tiers[0].ack_timeout:", 'write it like "45s"'),
-        ("backup_timeout: 10m", "backup_timeout: soon", "tiers[0].backup_timeout:", 'write it like "45s"'),
+        (
+            "ack_timeout: 10m",
+            "ack_timeout: 10m\n    backup_timeout: soon",
+            "tiers[1].backup_timeout:",
+            'write it like "45s"',
+        ),
         ("resolve_deadline: 4h", "resolve_deadline: soon", "resolve_deadline:", 'write it like "45s"'),
         ("ack_timeout: 15m", "ack_timeout: 15", "tiers[0].ack_timeout:", "bare number 15 has no unit"),
     ],

@@ -28,13 +28,15 @@ class Timer(BaseModel):
         ("1d2h3m4s", timedelta(days=1, hours=2, minutes=3, seconds=4)),
         (" 1H 30M ", timedelta(hours=1, minutes=30)),
         ("90m", timedelta(minutes=90)),
+        ("1w", timedelta(weeks=1)),
+        ("2w3d12h", timedelta(weeks=2, days=3, hours=12)),
     ],
 )
 def test_parses_human_durations(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "   ", "15", "15x", "m", "-5m", "30m1h", "1.5h", "soon"])
+@pytest.mark.parametrize("text", ["", "   ", "15", "15x", "m", "-5m", "30m1h", "1d1w", "1.5h", "soon"])
 def test_rejects_malformed_text_with_how_to_write_it(text: str) -> None:
     with pytest.raises(ValueError, match="is not a duration") as caught:
         parse_duration(text)
@@ -113,3 +115,7 @@ def test_duration_field_stays_a_timedelta_in_python_mode() -> None:
 def test_absurdly_long_duration_is_a_value_error(text: str) -> None:
     with pytest.raises(ValueError, match="is too long: the longest duration is 365d"):
         parse_duration(text)
+
+
+def test_weeks_are_written_back_as_days() -> None:
+    assert format_duration(parse_duration("1w")) == "7d"

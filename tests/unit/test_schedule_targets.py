@@ -8,6 +8,7 @@ from pathlib import Path
 from activities.targets import resolve
 from escalation import ladder
 from escalation.actions import AcknowledgeRequest, ReassignRequest
+from escalation.config import load_config
 from escalation.models import EscalationPolicy
 from escalation.permissions import acknowledge_refusal, may_acknowledge, reassign_refusal
 from escalation.schedules import Schedule
@@ -51,7 +52,7 @@ def test_policy_responders_are_its_ids_and_its_schedules_are_named_apart() -> No
 
 
 def test_a_schedule_target_must_name_a_schedule(config_dir: Path) -> None:
-    edit(config_dir, SUPPORT, "primary: [ana]", 'primary: ["schedule:nightly"]')
+    edit(config_dir, SUPPORT, '"schedule:frontline"', '"schedule:nightly"')
     message = the_problem(config_dir, SUPPORT, "tiers[0].primary[0]")
     assert message.endswith(
         "'schedule:nightly' names no schedule in schedules/ (found: frontline); "
@@ -60,9 +61,19 @@ def test_a_schedule_target_must_name_a_schedule(config_dir: Path) -> None:
 
 
 def test_a_malformed_target_says_what_to_write(config_dir: Path) -> None:
-    edit(config_dir, SUPPORT, "primary: [ana]", 'primary: ["schedule: Front"]')
+    edit(config_dir, SUPPORT, '"schedule:frontline"', '"schedule: Front"')
     message = the_problem(config_dir, SUPPORT, "tiers[0].primary[0]")
     assert "use a responder id or 'schedule:<name>' (for example 'schedule:frontline')" in message
+
+
+def test_a_tiers_channels_must_suit_everyone_its_schedules_can_put_on_call(config_dir: Path) -> None:
+    edit(config_dir, SUPPORT, "ack_timeout: 15m", "ack_timeout: 15m\n    channels: [email]")
+    edit(config_dir, "roster.yaml", "email: sam@example.com, ", "")  # sam covers a frontline holiday
+    assert "email" in the_problem(config_dir, SUPPORT, "tiers[0].channels: sam:")
+
+
+def test_the_example_support_policy_pages_the_frontline_schedule(config_dir: Path) -> None:
+    assert load_config(config_dir).policies["support"].tiers[0].primary == ["schedule:frontline"]
 
 
 def paged(people: list[str]) -> EscalationState:
