@@ -33,24 +33,23 @@ def config() -> Config:
 
 
 def expected_pages(
-    policy: EscalationPolicy, severity: Severity
+    policy: EscalationPolicy, severity: Severity, schedules: dict[str, Schedule], at: datetime = AT
 ) -> tuple[list[tuple[int, str, str, int, list[str]]], int]:
     """(offset, tier, phase, round, targets) of each page by the pure ladder rules, and when the
-    ladder is exhausted: every step waits its scaled timeout and nobody answers."""
+    ladder is exhausted: every step waits its scaled timeout and nobody answers. A ``schedule:<name>``
+    target is read with ``on_call`` when its step is paged; a step with nobody on call pages nobody
+    and takes no time."""
     pages, offset = [], timedelta(0)
     step: Step | None = ladder.first_step(policy, severity)
     while step is not None:
-        tier = policy.tiers[step.tier].name
-        pages.append(
-            (
-                int(offset.total_seconds()),
-                tier,
-                step.phase.value,
-                step.round + 1,
-                ladder.targets(policy, step),
-            )
-        )
-        offset += ladder.wait_time(policy, severity, step)
+        people: list[str] = []
+        for target in ladder.targets(policy, step):
+            name = schedule_name(target)
+            people += on_call(schedules[name], at + offset) if name else [target]
+        if people:
+            tier = policy.tiers[step.tier].name
+            pages.append((int(offset.total_seconds()), tier, step.phase.value, step.round + 1, people))
+            offset += ladder.wait_time(policy, severity, step)
         step = ladder.next_step(policy, severity, step)
     return pages, int(offset.total_seconds())
 
@@ -96,7 +95,7 @@ async def test_unanswered_drill_follows_the_ladder_rules_until_exhausted(
 
     report = await run_drill(config, drill(config, service, severity, policy=override), time_skipping_env)
 
-    pages, exhausted_at = expected_pages(chosen, severity)
+    pages, exhausted_at = expected_pages(chosen, severity, config.schedules)
     assert report.policy == policy_name
     assert drilled_pages(report) == pages
     assert (report.end.status, report.end.offset_seconds) == (Status.EXHAUSTED, exhausted_at)
@@ -144,7 +143,7 @@ async def test_acknowledgement_stops_the_ladder_after_the_step_due_at_its_second
 
     report = await run_drill(config, request, time_skipping_env)
 
-    pages, _ = expected_pages(config.policies["support"], Severity.SEV1)
+    pages, _ = expected_pages(config.policies["support"], Severity.SEV1, config.schedules)
     assert drilled_pages(report) == [page for page in pages if page[0] <= 25 * 60]
     assert drilled_pages(report)[-1][1:] == ("management", "primary", 1, ["mgr-mia"])
     last = report.rows[-1]
@@ -159,7 +158,9 @@ async def test_acknowledgement_stops_the_ladder_after_the_step_due_at_its_second
 async def test_acknowledgement_between_steps_comes_at_its_own_time(
     time_skipping_env: WorkflowEnvironment, config: Config
 ) -> None:
-    request = drill("checkout", Severity.SEV3, ack_by=AckBy("ben", timedelta(minutes=20)))
+    request = drill(
+        "checkout", Severity.SEV3, policy="three-tiers", ack_by=AckBy("ben", timedelta(minutes=20))
+    )
 
     report = await run_drill(config, request, time_skipping_env)
 
@@ -184,7 +185,7 @@ async def test_a_responder_whose_tier_was_not_reached_is_refused_and_the_ladder_
     refused = [row for row in report.rows if row.kind is RowKind.REFUSED]
     assert [(row.responder, row.offset) for row in refused] == [("mgr-mia", "+10m")]
     assert "mgr-mia may not acknowledge" in refused[0].note
-    pages, exhausted_at = expected_pages(config.policies["support"], Severity.SEV1)
+    pages, exhausted_at = expected_pages(config.policies["support"], Severity.SEV1, config.schedules)
     assert drilled_pages(report) == pages
     assert (report.end.status, report.end.offset_seconds) == (Status.EXHAUSTED, exhausted_at)
 
@@ -283,26 +284,6 @@ FRIDAY_BEFORE_FIVE = datetime(2026, 11, 27, 16, 50, tzinfo=ZoneInfo("America/New
 weekly layer): a hand-off 10 minutes into the ladder."""
 
 
-def expected_with_schedules(
-    policy: EscalationPolicy, severity: Severity, schedules: dict[str, Schedule], at: datetime
-) -> tuple[list[tuple[int, str, str, int, list[str]]], int]:
-    """As ``expected_pages``, each ``schedule:<name>`` target read with ``on_call`` when its step is
-    paged; a step with nobody on call pages nobody and takes no time."""
-    pages, offset = [], timedelta(0)
-    step: Step | None = ladder.first_step(policy, severity)
-    while step is not None:
-        people: list[str] = []
-        for target in ladder.targets(policy, step):
-            name = schedule_name(target)
-            people += on_call(schedules[name], at + offset) if name else [target]
-        if people:
-            tier = policy.tiers[step.tier].name
-            pages.append((int(offset.total_seconds()), tier, step.phase.value, step.round + 1, people))
-            offset += ladder.wait_time(policy, severity, step)
-        step = ladder.next_step(policy, severity, step)
-    return pages, int(offset.total_seconds())
-
-
 def with_policy(config: Config, **fields: object) -> Config:
     chosen = EscalationPolicy.model_validate({"version": "1", "repeat": 1, **fields})
     return dataclasses.replace(config, policies={**config.policies, chosen.name: chosen})
@@ -326,9 +307,7 @@ async def test_schedules_resolve_at_the_simulated_time_with_a_hand_off_during_th
     report = await run_drill(frontline_first, request, time_skipping_env)
 
     chosen = frontline_first.policies["frontline-first"]
-    pages, exhausted_at = expected_with_schedules(
-        chosen, Severity.SEV3, frontline_first.schedules, FRIDAY_BEFORE_FIVE
-    )
+    pages, exhausted_at = expected_pages(chosen, Severity.SEV3, frontline_first.schedules, FRIDAY_BEFORE_FIVE)
     assert drilled_pages(report) == pages
     assert [page[4] for page in pages if page[1] == "frontline"] == [["ana"], ["ben"]], "the hand-off"
     assert report.end.offset_seconds == exhausted_at
@@ -371,7 +350,7 @@ async def test_a_step_with_nobody_on_call_is_skipped_at_once(
 
     report = await run_drill(office_hours, request, time_skipping_env)
 
-    pages, exhausted_at = expected_with_schedules(
+    pages, exhausted_at = expected_pages(
         office_hours.policies["office-first"], Severity.SEV3, office_hours.schedules, FRIDAY_BEFORE_FIVE
     )
     assert drilled_pages(report) == pages
@@ -380,3 +359,22 @@ async def test_a_step_with_nobody_on_call_is_skipped_at_once(
     assert [(row.offset, row.tier) for row in skipped] == [("+25m", "office")]
     assert "schedule:office: nobody on call" in skipped[0].note
     assert report.end.offset_seconds == exhausted_at == 35 * 60
+
+
+async def test_whom_a_schedule_had_on_call_may_acknowledge_and_nobody_else_on_it(
+    time_skipping_env: WorkflowEnvironment, config: Config
+) -> None:
+    """Friday 22:00 in New York: the example frontline schedule has ben (his week), not ana."""
+    assert on_call(config.schedules["frontline"], AT) == ["ben"]
+    ben = await run_drill(
+        config, drill("checkout", Severity.SEV3, ack_by=AckBy("ben", timedelta(minutes=5))), time_skipping_env
+    )
+    ana = await run_drill(
+        config, drill("checkout", Severity.SEV3, ack_by=AckBy("ana", timedelta(minutes=5))), time_skipping_env
+    )
+
+    assert (ben.end.status, ben.end.responder, ben.end.offset) == (Status.ACKNOWLEDGED, "ben", "+5m")
+    assert ben.rows[0].on_call == {"frontline": ["ben"]}
+    refused = [row for row in ana.rows if row.kind is RowKind.REFUSED]
+    assert [(row.responder, row.offset) for row in refused] == [("ana", "+5m")]
+    assert ana.end.status is Status.EXHAUSTED
