@@ -6,6 +6,7 @@ Options are checked before any server starts, each problem one line naming the o
 from __future__ import annotations
 
 import argparse
+import logging
 from datetime import datetime
 
 from activities.pages import load_worker_config
@@ -43,6 +44,9 @@ def add_drill_command(commands: argparse._SubParsersAction) -> None:
 
 async def run_drill_command(args: argparse.Namespace, settings: Settings) -> None:
     config = load_worker_config(settings.config_dir)
+    logging.getLogger("temporalio").setLevel(
+        logging.WARNING
+    )  # no worker start and stop lines around the table
     report = await run_drill(config, drill_request(args, config))
     print(report.model_dump_json(indent=2) if args.json else for_terminal(drill_text(report), multiline=True))
 
@@ -106,16 +110,16 @@ def _ack_by(text: str, config: Config) -> AckBy:
 def _paged(row: DrillRow) -> str:
     """``sofia via console, email; sam via sms``, whom the step's schedules had on call, then what
     could not be sent and why."""
-    parts = [
+    paged = "; ".join(
         f"{', '.join(group.responders)} via {', '.join(channel.value for channel in group.channels)}"
         for group in row.paged
-    ] or ["nobody reached"]
-    parts += [f"[schedule:{name}: {', '.join(people) or 'nobody'}]" for name, people in row.on_call.items()]
-    parts += [
+    )
+    on_call = " ".join(f"[schedule:{name}: {', '.join(people)}]" for name, people in row.on_call.items())
+    not_sent = [
         f"NOT SENT to {u.responder}{f' via {u.channel.value}' if u.channel else ''}: {u.reason}"
         for u in row.unreachable
     ]
-    return "; ".join(parts)
+    return "; ".join([" ".join(part for part in (paged or "nobody reached", on_call) if part), *not_sent])
 
 
 def _who(row: DrillRow) -> str:

@@ -26,9 +26,10 @@ AT = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def config() -> Config:
-    """The example configuration, with the tests' three-tier policy beside it (repeat 2)."""
+    """The example configuration, with the tests' three-tier policy beside it (repeat 2, no severity
+    rules)."""
     example = load_config(EXAMPLE_CONFIG)
-    three_tiers = policy(repeat=2, name="three-tiers")
+    three_tiers = policy(repeat=2, name="three-tiers", severities={})  # SEV1 starts at the frontline too
     return dataclasses.replace(example, policies={**example.policies, three_tiers.name: three_tiers})
 
 
@@ -93,7 +94,7 @@ async def test_unanswered_drill_follows_the_ladder_rules_until_exhausted(
     override = policy_name if policy_name == "three-tiers" else None
     started = time.monotonic()
 
-    report = await run_drill(config, drill(config, service, severity, policy=override), time_skipping_env)
+    report = await run_drill(config, drill(service, severity, policy=override), time_skipping_env)
 
     pages, exhausted_at = expected_pages(chosen, severity, config.schedules)
     assert report.policy == policy_name
@@ -117,9 +118,9 @@ async def test_each_page_names_the_channels_contact_routing_chooses(
         chosen = config.policies[report.policy]
         for row in (r for r in report.rows if r.kind is RowKind.PAGE):
             tier = next(t for t in chosen.tiers if t.name == row.tier)
-            channels = {r: g.channels for g in row.paged for r in g.responders}
+            channels = {r: set(g.channels) for g in row.paged for r in g.responders}
             assert channels == {
-                r: tier.channels or config.roster.channels_for(r, Severity.SEV1)
+                r: set(tier.channels or config.roster.channels_for(r, Severity.SEV1))
                 for r in ladder.targets(
                     chosen, Step(round=row.round - 1, tier=chosen.tiers.index(tier), phase=row.phase)
                 )
@@ -133,6 +134,10 @@ async def test_each_page_names_the_channels_contact_routing_chooses(
     assert [(g.responders, g.channels) for g in specialists.paged] == [
         (["dba-kim", "net-lee"], [Channel.CONSOLE])
     ]
+    everywhere = next(r for r in demo.rows if r.tier == "specialist")
+    assert [(g.responders, g.channels) for g in everywhere.paged] == [
+        (["dba-kim", "net-lee"], [Channel.CONSOLE, Channel.EMAIL, Channel.SLACK, Channel.WEBHOOK])
+    ], "one group: the tier overrides both responders' channels"
 
 
 async def test_acknowledgement_stops_the_ladder_after_the_step_due_at_its_second(
@@ -222,20 +227,20 @@ SUPPORT_SEV1_AT_3 = """\
 Drill: SEV1 on checkout under policy support v1 (the routing default), triggered Sat 2026-11-28 03:00 UTC
 Nothing was sent: each page below was recorded only.
 
-OFFSET    TIME       TIER        PHASE    ROUND  PAGED
-+0m       Sat 03:00  supervisor  primary  1      sofia via console
-+5m       Sat 03:05  supervisor  backup   1      sam via console
-+10m      Sat 03:10  specialist  primary  1      dba-kim, net-lee via console
-+17m30s   Sat 03:17  specialist  backup   1      dba-raj via console
-+25m      Sat 03:25  management  primary  1      mgr-mia via console
-+40m      Sat 03:40  management  backup   1      exec-eve via console
-+55m      Sat 03:55  supervisor  primary  2      sofia via console
-+1h       Sat 04:00  supervisor  backup   2      sam via console
-+1h5m     Sat 04:05  specialist  primary  2      dba-kim, net-lee via console
-+1h12m30s Sat 04:12  specialist  backup   2      dba-raj via console
-+1h20m    Sat 04:20  management  primary  2      mgr-mia via console
-+1h35m    Sat 04:35  management  backup   2      exec-eve via console
-+1h50m    Sat 04:50  -           -        -      exhausted: every step was paged; the escalation stays open
+OFFSET     TIME       TIER        PHASE    ROUND  PAGED
++0m        Sat 03:00  supervisor  primary  1      sofia via console
++5m        Sat 03:05  supervisor  backup   1      sam via console
++10m       Sat 03:10  specialist  primary  1      dba-kim, net-lee via console
++17m30s    Sat 03:17  specialist  backup   1      dba-raj via console
++25m       Sat 03:25  management  primary  1      mgr-mia via console
++40m       Sat 03:40  management  backup   1      exec-eve via console
++55m       Sat 03:55  supervisor  primary  2      sofia via console
++1h        Sat 04:00  supervisor  backup   2      sam via console
++1h5m      Sat 04:05  specialist  primary  2      dba-kim, net-lee via console
++1h12m30s  Sat 04:12  specialist  backup   2      dba-raj via console
++1h20m     Sat 04:20  management  primary  2      mgr-mia via console
++1h35m     Sat 04:35  management  backup   2      exec-eve via console
++1h50m     Sat 04:50  -           -        -      exhausted: every step was paged; the escalation stays open
 
 Exhausted at +1h50m: nobody acknowledged.
 """
@@ -321,6 +326,7 @@ async def test_a_step_with_nobody_on_call_is_skipped_at_once(
 ) -> None:
     office = Schedule.model_validate(
         {
+            "name": "office",
             "time_zone": "America/New_York",
             "layers": [
                 {
