@@ -7,8 +7,8 @@ one ladder deadline to the next, acknowledging through the workflow's own update
 until the ladder is acknowledged or exhausted: hours of ladder take seconds.
 
 At one offset the ladder moves first: an acknowledgement due at the same second as a step
-comes after that step is paged. Offsets are whole seconds since the trigger, rounded down
-(the workflow's clock runs a few milliseconds late at each step, never early).
+comes after that step is paged. Offsets are whole seconds since the trigger, without the
+milliseconds the worker itself takes at each step (``whole_seconds``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -226,8 +226,28 @@ async def _terminate(handle: WorkflowHandle) -> None:
         await handle.terminate("drill finished")
 
 
+Timed = tuple[datetime, RowKind, dict[str, object]]
+"""A row before its offset is known: when it happened on the server's clock, its kind, its fields."""
+
+
+def whole_seconds(times: list[datetime], start: datetime) -> list[int]:
+    """Seconds since ``start`` of each of ``times`` (in order) as if the worker took no time.
+
+    Each step of the real workflow starts a few milliseconds after the deadline that ended the one
+    before (the worker's own time, on a clock that runs while it works), and over a long ladder
+    those add up. Every wait of a ladder is whole seconds, and so is every drill offset: rounding
+    each gap between consecutive moments to whole seconds removes them.
+    """
+    offsets, last, total = [], start, 0
+    for at in times:
+        total += round((at - last).total_seconds())
+        offsets.append(total)
+        last = at
+    return offsets
+
+
 class _Drive:
-    """Moves the clock from deadline to deadline, acknowledging when asked, and writes the report."""
+    """Moves the clock from deadline to deadline, acknowledging when asked, and writes the rows."""
 
     def __init__(
         self,
@@ -244,33 +264,38 @@ class _Drive:
         self._recorder = recorder
         self._request = request
         self._triggered_at = triggered_at
-        self._acted: list[tuple[datetime, DrillRow]] = []
+        self._acted: list[Timed] = []
 
     async def run(self, view: StatusView) -> tuple[list[DrillRow], DrillEnd]:
         ack = self._request.ack_by
         while True:
+            if view.status is Status.ACKNOWLEDGED or (view.status is Status.EXHAUSTED and ack is None):
+                return self._finish(view)
             now = await self._env.get_current_time()
+            seconds = self._seconds_of(view)
             due = view.next_deadline if view.status is Status.TRIGGERED else None
-            if ack and now - self._triggered_at >= ack.offset and not self._same_second(due, ack.offset):
+            ladder_first = due is not None and (
+                ack is None or round(seconds(due)) <= ack.offset.total_seconds()
+            )
+            if ack and not ladder_first and seconds(now) >= ack.offset.total_seconds():
                 view = await self._acknowledge(ack, now)
                 ack = None
-            elif view.status is Status.ACKNOWLEDGED or (view.status is Status.EXHAUSTED and ack is None):
-                return self._rows(view), self._end(view)
-            elif (wake := self._wake(due, ack)) is None:
-                raise DrillError(f"the ladder stopped at {view.status.value} with nothing left to wait for")
+                continue
+            if ladder_first and due is not None:
+                wake = due + MARGIN
+            elif ack is not None:
+                wake = now + timedelta(seconds=ack.offset.total_seconds() - seconds(now))
             else:
-                await self._env.sleep(max(wake - now, timedelta(milliseconds=1)))
-                view = await settled(self._handle)
+                raise DrillError(f"the ladder stopped at {view.status.value} with nothing left to wait for")
+            await self._env.sleep(max(wake - now, timedelta(milliseconds=1)))
+            view = await settled(self._handle)
 
-    def _same_second(self, due: datetime | None, offset: timedelta) -> bool:
-        """A ladder deadline falls in the acknowledgement's second: the ladder moves first."""
-        return due is not None and self._second(due) <= int(offset.total_seconds())
-
-    def _wake(self, due: datetime | None, ack: AckBy | None) -> datetime | None:
-        ack_at = self._triggered_at + ack.offset if ack else None
-        if due is None or (ack_at is not None and not self._same_second(due, ack.offset)):
-            return ack_at
-        return due + MARGIN
+    def _seconds_of(self, view: StatusView) -> Callable[[datetime], float]:
+        """Seconds since the trigger of a moment on the server's clock, counted from the latest row
+        (see ``whole_seconds``)."""
+        timed = self._timed(view)
+        last, offset = (timed[-1][0], self._offsets(timed)[-1]) if timed else (self._triggered_at, 0)
+        return lambda at: offset + (at - last).total_seconds()
 
     async def _acknowledge(self, ack: AckBy, now: datetime) -> StatusView:
         """Through the workflow's acknowledge update, as ``escalate ack`` sends it."""
@@ -278,77 +303,72 @@ class _Drive:
         try:
             await self._escalations.act(self._handle.id, "acknowledge", request)
         except RefusedError as refused:
-            row = self._row(now, RowKind.REFUSED, responder=ack.responder, note=refused.reason)
-            self._acted.append((now, row))
+            self._acted.append((now, RowKind.REFUSED, {"responder": ack.responder, "note": refused.reason}))
             return await settled(self._handle)
         view = await settled(self._handle)
-        at = view.acknowledged_at or now
-        self._acted.append((at, self._row(at, RowKind.ACKNOWLEDGED, responder=ack.responder)))
+        self._acted.append((view.acknowledged_at or now, RowKind.ACKNOWLEDGED, {"responder": ack.responder}))
         return view
 
-    def _second(self, at: datetime) -> int:
-        return int((at - self._triggered_at).total_seconds())
-
-    def _row(self, at: datetime, kind: RowKind, **fields: object) -> DrillRow:
-        seconds = max(self._second(at), 0)
-        return DrillRow(
-            offset_seconds=seconds,
-            offset=offset_text(timedelta(seconds=seconds)),
-            at=self._request.at + timedelta(seconds=seconds),
-            kind=kind,
-            **fields,
-        )
-
-    def _page_row(self, page: RecordedPage) -> DrillRow:
+    def _page(self, page: RecordedPage) -> Timed:
         groups: dict[tuple[Channel, ...], list[str]] = {}
         for responder in dict.fromkeys(r for send in page.sends for r in send.responders):
             chosen = {send.channel for send in page.sends if responder in send.responders}
-            channels = tuple(channel for channel in Channel if channel in chosen)
-            groups.setdefault(channels, []).append(responder)
+            groups.setdefault(tuple(channel for channel in Channel if channel in chosen), []).append(
+                responder
+            )
         request = page.request
-        return self._row(
-            page.at,
-            RowKind.PAGE,
-            tier=request.tier_name,
-            phase=request.phase,
-            round=request.round + 1,
-            paged=[Paged(responders=who, channels=list(channels)) for channels, who in groups.items()],
-            on_call=page.on_call,
-            unreachable=[
+        fields = {
+            "tier": request.tier_name,
+            "phase": request.phase,
+            "round": request.round + 1,
+            "paged": [Paged(responders=who, channels=list(channels)) for channels, who in groups.items()],
+            "on_call": page.on_call,
+            "unreachable": [
                 Unreachable(responder=d.responder, channel=d.channel, reason=d.detail) for d in page.refused
             ],
-        )
+        }
+        return page.at, RowKind.PAGE, fields
 
-    def _skipped(self, view: StatusView) -> list[tuple[datetime, DrillRow]]:
-        """Steps whose schedules had nobody on call, as the ladder recorded them."""
-        return [
-            (e.at, self._row(e.at, RowKind.SKIPPED, tier=e.tier_name, phase=e.phase, note=e.note))
+    def _timed(self, view: StatusView) -> list[Timed]:
+        """Pages, steps skipped with nobody on call, acknowledgements tried and the ladder's
+        exhaustion, in the order they happened."""
+        timed = [self._page(page) for page in self._recorder.pages] + self._acted
+        timed += [
+            (e.at, RowKind.SKIPPED, {"tier": e.tier_name, "phase": e.phase, "note": e.note})
             for e in view.timeline
             if e.kind is EventKind.SKIPPED
         ]
-
-    def _exhausted(self, view: StatusView) -> list[tuple[datetime, DrillRow]]:
-        return [
-            (e.at, self._row(e.at, RowKind.EXHAUSTED, note=e.note))
+        timed += [
+            (e.at, RowKind.EXHAUSTED, {"note": e.note})
             for e in view.timeline
             if e.kind is EventKind.EXHAUSTED
         ]
+        return sorted(timed, key=lambda row: row[0])
 
-    def _rows(self, view: StatusView) -> list[DrillRow]:
-        """Pages, steps skipped, acknowledgements tried and the ladder's exhaustion, in the order
-        they happened."""
-        timed = [(page.at, self._page_row(page)) for page in self._recorder.pages]
-        timed += self._acted + self._skipped(view) + self._exhausted(view)
-        return [row for _, row in sorted(timed, key=lambda pair: pair[0])]
+    def _offsets(self, timed: list[Timed]) -> list[int]:
+        return whole_seconds([at for at, _, _ in timed], self._triggered_at)
 
-    def _end(self, view: StatusView) -> DrillEnd:
-        if view.status is Status.ACKNOWLEDGED:
-            row = next(row for _, row in self._acted if row.kind is RowKind.ACKNOWLEDGED)
-        else:
-            _, row = self._exhausted(view)[-1]
-        return DrillEnd(
-            status=view.status, responder=row.responder, offset_seconds=row.offset_seconds, offset=row.offset
+    def _finish(self, view: StatusView) -> tuple[list[DrillRow], DrillEnd]:
+        timed = self._timed(view)
+        rows = [
+            DrillRow(
+                offset_seconds=seconds,
+                offset=offset_text(timedelta(seconds=seconds)),
+                at=self._request.at + timedelta(seconds=seconds),
+                kind=kind,
+                **fields,
+            )
+            for (_, kind, fields), seconds in zip(timed, self._offsets(timed), strict=True)
+        ]
+        ending = RowKind.ACKNOWLEDGED if view.status is Status.ACKNOWLEDGED else RowKind.EXHAUSTED
+        last = next(row for row in reversed(rows) if row.kind is ending)
+        end = DrillEnd(
+            status=view.status,
+            responder=last.responder,
+            offset_seconds=last.offset_seconds,
+            offset=last.offset,
         )
+        return rows, end
 
 
 def _chosen_by(config: Config, request: DrillRequest) -> str:
