@@ -1,11 +1,14 @@
 """``escalate drill``'s options: a bad one is one line naming it and the fix, exit code 2, before
-any server starts."""
+any server starts; and the offsets it prints, in whole seconds of the ladder."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from starter.cli import run
+from starter.drill import whole_seconds
 from tests.support import EXAMPLE_CONFIG
 
 GOOD = ["drill", "--service", "checkout", "--severity", "SEV1"]
@@ -45,3 +48,26 @@ def test_a_bad_option_is_one_line_naming_it_and_the_fix(
 
 async def _never_started(*args: object) -> None:
     raise AssertionError("a drill with a bad option must not start")
+
+
+def test_offsets_leave_out_the_workers_milliseconds_at_each_step() -> None:
+    """Forty 5-minute steps, each starting 30 ms after the deadline before it (the worker's own
+    time): 1.2 s late by the end, yet every offset is the ladder's whole seconds."""
+    start = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+    times = [start + n * timedelta(minutes=5, milliseconds=30) for n in range(41)]
+
+    offsets = whole_seconds(times, start)
+
+    assert offsets == [n * 300 for n in range(41)]
+    assert int((times[-1] - start).total_seconds()) == 40 * 300 + 1, "counted from the trigger, 1 s off"
+
+
+def test_a_step_taken_at_once_keeps_the_offset_of_the_one_before() -> None:
+    start = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+    times = [
+        start + timedelta(milliseconds=40),
+        start + timedelta(milliseconds=90),
+        start + timedelta(seconds=8.1),
+    ]
+
+    assert whole_seconds(times, start) == [0, 0, 8]
