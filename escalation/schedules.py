@@ -98,9 +98,14 @@ class Restrictions(Strict):
             )
         return self
 
+    @property
+    def _times(self) -> tuple[time, time]:
+        """The daily window; whole days are a window from midnight to midnight."""
+        return (self.start, self.end) if self.start and self.end else (time(0), time(0))
+
     def covers(self, wall: datetime) -> bool:
         """Whether the local wall-clock time ``wall`` is inside a window."""
-        start, end = self.start or time(0), self.end or self.start or time(0)
+        start, end = self._times
         today = WEEKDAYS[wall.weekday()] in self.weekdays
         if start < end:
             return today and start <= wall.time() < end
@@ -111,7 +116,7 @@ class Restrictions(Strict):
         """The wall-clock start and end of the window beginning on ``day``, if it has one."""
         if WEEKDAYS[day.weekday()] not in self.weekdays:
             return []
-        start, end = self.start or time(0), self.end or self.start or time(0)
+        start, end = self._times
         opens = datetime.combine(day, start)
         return [opens, datetime.combine(day + timedelta(days=1 if end <= start else 0), end)]
 

@@ -49,7 +49,6 @@ def shift_feed(
     *,
     roster: Roster,
     responder: str | None = None,
-    generated_at: datetime | None = None,
 ) -> bytes:
     """The shifts in [start, end) (only ``responder``'s if given) as an iCalendar file."""
     calendar = Calendar()
@@ -58,7 +57,7 @@ def shift_feed(
     title = f"On call: {schedule.name}" + (f" ({responder})" if responder else "")
     calendar.add("x-wr-calname", title)
     calendar.add("x-wr-timezone", schedule.time_zone)
-    for event in _events(schedule, shifts(schedule, start, end, responder), roster, generated_at):
+    for event in _events(schedule, shifts(schedule, start, end, responder), roster):
         calendar.add_component(event)
     # the zone's rules for the feed's dates only (the default covers 1970 to 2038 and nothing after)
     calendar.add_missing_timezones(
@@ -67,13 +66,10 @@ def shift_feed(
     return calendar.to_ical()
 
 
-def _events(
-    schedule: Schedule, found: Iterable[Shift], roster: Roster, generated_at: datetime | None
-) -> Iterable[Event]:
-    stamp = (generated_at or datetime.now(UTC)).astimezone(UTC)
+def _events(schedule: Schedule, found: Iterable[Shift], roster: Roster) -> Iterable[Event]:
+    stamp = datetime.now(UTC)
     for shift in found:
-        person = roster.responders.get(shift.responder)
-        name = f"{person.name} ({shift.responder})" if person else shift.responder
+        name = f"{roster.responders[shift.responder].name} ({shift.responder})"  # the roster has everyone
         event = Event()
         event.add("uid", f"{schedule.name}.{shift.responder}.{shift.start:%Y%m%dT%H%M%SZ}@escalation")
         event.add("dtstamp", stamp)

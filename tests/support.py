@@ -18,6 +18,29 @@ from escalation.state import EscalationInput
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = REPO / "config"
+ANA_ALWAYS_ON_CALL = """
+time_zone: UTC
+layers:
+  - participants: [ana]
+    shift_length: 1w
+    first_handoff: "2000-01-03T09:00"
+"""
+"""The frontline schedule the tests' example configuration has: ana, at any hour of any day."""
+
+
+def example_config(directory: Path) -> Path:
+    """config/ copied to ``directory``, its frontline schedule pinned (``pin_ana_on_call``)."""
+    shutil.copytree(EXAMPLE_CONFIG, directory)
+    return pin_ana_on_call(directory)
+
+
+def pin_ana_on_call(directory: Path) -> Path:
+    """The configuration in ``directory`` with ana on the frontline schedule at every hour, so tests
+    that act as ana on support incidents pass whatever day and hour they run at."""
+    (directory / "schedules" / "frontline.yaml").write_text(ANA_ALWAYS_ON_CALL, encoding="utf-8")
+    return directory
+
+
 DEMO_WEBHOOK_SECRET_ENV = "ESCALATION_OPS_BRIDGE_SECRET"
 DEMO_WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"the test-only webhook signing secret").decode()
 OTHER_WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"another test-only webhook secret").decode()

@@ -23,11 +23,11 @@ def test_check_requires_the_channels_secrets(
     assert run(["check", "--skip-secrets"]) == 0
     out = capsys.readouterr().out
     assert "9 responders" in out
-    # support: frontline 15m, supervisor 10m + 10m, specialist 15m + 15m; SEV1 starts at the
+    # support: frontline 15m + 10m, supervisor 10m + 10m, specialist 15m + 15m; SEV1 starts at the
     # supervisor; scaled by 0.5 (SEV1), 0.75 (SEV2), 1 (SEV3), 2 (SEV4)
     assert (
-        "policy support: last tier management paged at worst after SEV1 25m, SEV2 48m45s, SEV3 1h5m, "
-        "SEV4 2h10m\n" in out
+        "policy support: last tier management paged at worst after SEV1 25m, SEV2 56m15s, SEV3 1h15m, "
+        "SEV4 2h30m\n" in out
     )
 
 

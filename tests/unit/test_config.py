@@ -119,20 +119,10 @@ def test_backup_target_missing_from_roster(config_dir: Path) -> None:
     ("old", "new", "field", "fix"),
     [
         ("ack_timeout: 15m", "ack_timeout: 0s", "tiers[0].ack_timeout:", "the smallest duration is 1s"),
-        (
-            "ack_timeout: 10m",
-            "ack_timeout: 10m\n    backup_timeout: 0s",
-            "tiers[1].backup_timeout:",
-            "smallest duration is 1s",
-        ),
+        ("backup_timeout: 10m", "backup_timeout: 0s", "tiers[0].backup_timeout:", "smallest duration is 1s"),
         ("resolve_deadline: 4h", "resolve_deadline: 0s", "resolve_deadline:", "the smallest duration is 1s"),
         ("ack_timeout: 15m", "ack_timeout: soon", "tiers[0].ack_timeout:", 'write it like "45s"'),
-        (
-            "ack_timeout: 10m",
-            "ack_timeout: 10m\n    backup_timeout: soon",
-            "tiers[1].backup_timeout:",
-            'write it like "45s"',
-        ),
+        ("backup_timeout: 10m", "backup_timeout: soon", "tiers[0].backup_timeout:", 'write it like "45s"'),
         ("resolve_deadline: 4h", "resolve_deadline: soon", "resolve_deadline:", 'write it like "45s"'),
         ("ack_timeout: 15m", "ack_timeout: 15", "tiers[0].ack_timeout:", "bare number 15 has no unit"),
     ],

@@ -46,6 +46,7 @@ def test_the_example_rotates_weekly_with_a_business_hours_layer_and_a_holiday_sw
 
 
 def test_a_config_without_schedules_has_none(config_dir: Path) -> None:
+    edit(config_dir, "policies/support.yaml", '"schedule:frontline"', "ana")  # no longer pages it
     (config_dir / FRONTLINE).unlink()
     assert load_config(config_dir, with_channels=False).schedules == {}
 
@@ -131,15 +132,20 @@ def oncall(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, st
 def test_oncall_shows_who_is_on_call_and_the_next_hand_offs_in_the_zone(
     cli: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = oncall(capsys, "--at", "2026-11-28T03:00", "--days", "3")
+    code, out, _ = oncall(capsys, "--at", "2026-11-28T03:00", "--days", "4")
     assert code == 0
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert (
+        f"$ escalate oncall --at 2026-11-28T03:00 --days 4\n{out}```" in readme
+    )  # the README shows it as it is
     lines = out.splitlines()
     assert lines[0].startswith("frontline (America/New_York): ")
     assert lines[1] == "  on call at Sat 2026-11-28 03:00 EST: ben"
-    assert lines[3:6] == [
+    assert lines[3:] == [
         "    Sat 2026-11-28 03:00 EST  to  Mon 2026-11-30 17:00 EST  ben",
         "    Mon 2026-11-30 17:00 EST  to  Tue 2026-12-01 09:00 EST  ana",
         "    Tue 2026-12-01 09:00 EST  to  Tue 2026-12-01 17:00 EST  ben",
+        "    Tue 2026-12-01 17:00 EST  to  Wed 2026-12-02 03:00 EST  ana",
     ]
 
 
@@ -212,6 +218,7 @@ def test_oncall_refuses_bad_input_naming_the_option_and_the_fix(
 def test_oncall_without_schedules_says_where_to_add_one(
     cli: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    edit(cli, "policies/support.yaml", '"schedule:frontline"', "ana")  # no longer pages it
     (cli / FRONTLINE).unlink()
     code, out, _ = oncall(capsys)
     assert code == 0 and out.startswith(f"no schedules in {cli / 'schedules'}; add one")

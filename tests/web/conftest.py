@@ -19,7 +19,7 @@ from escalation.config import load_config
 from escalation.settings import SECRET_ENV, Settings
 from starter.api import Escalations
 from starter.web import create_app, tokens
-from tests.support import EXAMPLE_CONFIG
+from tests.support import EXAMPLE_CONFIG, pin_ana_on_call
 from tests.workflow.conftest import Ladder, running_ladder
 
 API_SECRET = "test-only-api-secret-of-at-least-32-bytes"
@@ -93,5 +93,6 @@ async def running_api(
 
 @pytest.fixture
 async def api(time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Api]:
-    async with running_api(time_skipping_env, config_with_integrations(tmp_path), tmp_path) as running:
+    directory = pin_ana_on_call(config_with_integrations(tmp_path))
+    async with running_api(time_skipping_env, directory, tmp_path) as running:
         yield running
