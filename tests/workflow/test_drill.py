@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shlex
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,7 +21,7 @@ from escalation.schedules import Schedule, on_call
 from escalation.state import Status, Step
 from starter.cli import run
 from starter.drill import AckBy, DrillReport, DrillRequest, RowKind, run_drill
-from tests.support import EXAMPLE_CONFIG, policy
+from tests.support import EXAMPLE_CONFIG, REPO, policy
 
 AT = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 
@@ -223,40 +225,42 @@ async def test_a_step_nobody_can_be_reached_on_moves_on_at_once(
     )
 
 
-SUPPORT_SEV1_AT_3 = """\
-Drill: SEV1 on checkout under policy support v1 (the routing default), triggered Sat 2026-11-28 03:00 UTC
-Nothing was sent: each page below was recorded only.
-
-OFFSET     TIME       TIER        PHASE    ROUND  PAGED
-+0m        Sat 03:00  supervisor  primary  1      sofia via console
-+5m        Sat 03:05  supervisor  backup   1      sam via console
-+10m       Sat 03:10  specialist  primary  1      dba-kim, net-lee via console
-+17m30s    Sat 03:17  specialist  backup   1      dba-raj via console
-+25m       Sat 03:25  management  primary  1      mgr-mia via console
-+40m       Sat 03:40  management  backup   1      exec-eve via console
-+55m       Sat 03:55  supervisor  primary  2      sofia via console
-+1h        Sat 04:00  supervisor  backup   2      sam via console
-+1h5m      Sat 04:05  specialist  primary  2      dba-kim, net-lee via console
-+1h12m30s  Sat 04:12  specialist  backup   2      dba-raj via console
-+1h20m     Sat 04:20  management  primary  2      mgr-mia via console
-+1h35m     Sat 04:35  management  backup   2      exec-eve via console
-+1h50m     Sat 04:50  -           -        -      exhausted: every step was paged; the escalation stays open
-
-Exhausted at +1h50m: nobody acknowledged.
-"""
+def readme_drills() -> list[tuple[list[str], str]]:
+    """The commands of the README's Drills section, each with the output it shows."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Drills\n", 1)[1].split("\n## ", 1)[0]
+    console = section.split("```console\n", 1)[1].split("```", 1)[0]
+    samples = []
+    for chunk in console.split("$ escalate ")[1:]:
+        command, _, output = chunk.partition("\n")
+        samples.append((shlex.split(command), output))
+    return samples
 
 
-def test_cli_prints_the_table_worked_out_by_hand(
+@pytest.fixture
+def utc_here(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This machine's local time is UTC for the test, as on the machine the README was written on."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("utc_here")
+def test_the_readmes_samples_are_the_real_output(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """support at SEV1: supervisor first, every wait halved (5m, 7m30s, 15m), then one more round."""
+    """The first is support at SEV1, worked out by hand: supervisor first, every wait halved (5m,
+    7m30s, 15m), then one more round; the README's times are UTC."""
     monkeypatch.setenv("ESCALATION_CONFIG", str(EXAMPLE_CONFIG))
+    samples = readme_drills()
+    assert len(samples) == 2
 
-    assert (
-        run(["drill", "--service", "checkout", "--severity", "sev1", "--at", "2026-11-28T03:00+00:00"]) == 0
-    )
-
-    assert capsys.readouterr().out == SUPPORT_SEV1_AT_3
+    for args, shown in samples:
+        assert run(args) == 0
+        assert capsys.readouterr().out == shown
+    assert "+1h12m30s  Sat 04:12  specialist  backup   2      dba-raj via console" in samples[0][1]
 
 
 def test_cli_json_has_the_same_rows(
