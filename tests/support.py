@@ -18,26 +18,22 @@ from escalation.state import EscalationInput
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = REPO / "config"
-ANA_ALWAYS_ON_CALL = """
-time_zone: UTC
-layers:
-  - participants: [ana]
-    shift_length: 1w
-    first_handoff: "2000-01-03T09:00"
-"""
-"""The frontline schedule the tests' example configuration has: ana, at any hour of any day."""
 
 
 def example_config(directory: Path) -> Path:
-    """config/ copied to ``directory``, its frontline schedule pinned (``pin_ana_on_call``)."""
+    """config/ copied to ``directory``, with ``ana_on_the_frontline``."""
     shutil.copytree(EXAMPLE_CONFIG, directory)
-    return pin_ana_on_call(directory)
+    return ana_on_the_frontline(directory)
 
 
-def pin_ana_on_call(directory: Path) -> Path:
-    """The configuration in ``directory`` with ana on the frontline schedule at every hour, so tests
-    that act as ana on support incidents pass whatever day and hour they run at."""
-    (directory / "schedules" / "frontline.yaml").write_text(ANA_ALWAYS_ON_CALL, encoding="utf-8")
+def ana_on_the_frontline(directory: Path) -> Path:
+    """The configuration in ``directory`` with the support policy's frontline paging ana rather than
+    the frontline schedule: tests written for a fixed frontline may act as ana at once, at any hour.
+    The schedule paths have tests of their own."""
+    path = directory / "policies" / "support.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert '"schedule:frontline"' in text, "support.yaml no longer pages the frontline schedule"
+    path.write_text(text.replace('"schedule:frontline"', "ana"), encoding="utf-8")
     return directory
 
 

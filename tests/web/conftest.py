@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from escalation.config import load_config
 from escalation.settings import SECRET_ENV, Settings
 from starter.api import Escalations
 from starter.web import create_app, tokens
-from tests.support import EXAMPLE_CONFIG, pin_ana_on_call
+from tests.support import example_config
 from tests.workflow.conftest import Ladder, running_ladder
 
 API_SECRET = "test-only-api-secret-of-at-least-32-bytes"
@@ -62,8 +61,7 @@ class Api:
 
 
 def config_with_integrations(tmp_path: Path) -> Path:
-    directory = tmp_path / "config"
-    shutil.copytree(EXAMPLE_CONFIG, directory)
+    directory = example_config(tmp_path / "config")
     (directory / "integrations.yaml").write_text(INTEGRATIONS, encoding="utf-8")
     return directory
 
@@ -93,6 +91,5 @@ async def running_api(
 
 @pytest.fixture
 async def api(time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Api]:
-    directory = pin_ana_on_call(config_with_integrations(tmp_path))
-    async with running_api(time_skipping_env, directory, tmp_path) as running:
+    async with running_api(time_skipping_env, config_with_integrations(tmp_path), tmp_path) as running:
         yield running

@@ -27,7 +27,7 @@ from starter.connection import TemporalConnectionError
 from starter.web import create_app
 from starter.web.slack_actions import NOT_ON_ROSTER, SlackAction, SlackMessage, response_url_allowed, updated
 from tests.receivers import Receivers
-from tests.support import EXAMPLE_CONFIG, pin_ana_on_call
+from tests.support import EXAMPLE_CONFIG
 from tests.web.conftest import ENV, Api, config_with_integrations, running_api
 from tests.web.test_links import current
 
@@ -41,7 +41,7 @@ RESOLVE_LINK = "https://escalations.test/a/resolve-token"
 
 def slack_config(tmp_path: Path) -> Path:
     """The web tests' configuration plus the Slack app, and a Slack id for exec-eve (management tier)."""
-    directory = pin_ana_on_call(config_with_integrations(tmp_path))
+    directory = config_with_integrations(tmp_path)
     channels = directory / "channels.yaml"
     channels.write_text(channels.read_text() + SLACK_APP)
     roster = directory / "roster.yaml"

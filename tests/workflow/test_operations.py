@@ -56,7 +56,7 @@ async def test_escalate_now_hands_an_acknowledged_incident_to_the_next_tier(ladd
     assert await search_attribute(handle, visibility.TIER) == 2
 
 
-async def test_escalate_to_a_tier_skips_the_tiers_between_and_refuses_going_down(ladder: Ladder) -> None:
+async def test_escalate_to_a_tier_skips_the_steps_between_and_refuses_going_down(ladder: Ladder) -> None:
     handle = await ladder.start(start_input())
     await ladder.until(handle, lambda v: notified(v) == [["ana"]])
 
@@ -70,11 +70,17 @@ async def test_escalate_to_a_tier_skips_the_tiers_between_and_refuses_going_down
         ["dba-kim", "net-lee"],
     )
     after = await ladder.until(handle, lambda v: len(notified(v)) == 2)
-    assert notified(after) == [["ana"], ["dba-kim", "net-lee"]], "the supervisor tier is not paged"
+    assert notified(after) == [["ana"], ["dba-kim", "net-lee"]], "ben and the supervisors are not paged"
+
+
+async def test_escalate_to_a_lower_tier_is_refused_and_not_recorded(ladder: Ladder) -> None:
+    handle = await ladder.start(start_input())
+    await ladder.api.act(handle.id, "escalate", {"responder": "ana", "reason": "db", "to_tier": "supervisor"})
     before = await accepted_updates(handle)
-    with pytest.raises(EscalationError, match="to_tier 'frontline' is not above the current tier specialist"):
+
+    with pytest.raises(EscalationError, match="to_tier 'frontline' is not above the current tier supervisor"):
         await ladder.api.act(
-            handle.id, "escalate", {"responder": "ana", "reason": "back down", "to_tier": "frontline"}
+            handle.id, "escalate", {"responder": "sofia", "reason": "back down", "to_tier": "frontline"}
         )
     assert await accepted_updates(handle) == before
 
