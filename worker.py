@@ -31,6 +31,7 @@ from activities.notify import Notifier
 from activities.pages import load_worker_config
 from activities.reviews import ReviewRecords
 from activities.store import RecordStore
+from activities.targets import TargetResolver, current_config
 from escalation.config import Config, ConfigError
 from escalation.settings import DEFAULT_UI_URL, SECRET_ENV, Settings
 from starter.connection import TemporalConnectionError, connect_with_retry, ensure_search_attributes
@@ -76,6 +77,7 @@ def build_worker(
             notices.send_notice,
             CloseOut(store, config, client, task_queue, notices).close_out,
             ReviewRecords(store).set_review,
+            TargetResolver(current_config(config)).resolve_targets,
         ],
         interceptors=[MetricsInterceptor()],
     )

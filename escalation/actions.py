@@ -58,10 +58,13 @@ class ResolveRequest(ActionRequest):
 
 
 class EscalateRequest(ActionRequest):
-    """hand the incident to the next tier now"""
+    """hand the incident to the next tier now, or to a higher one"""
 
     command, outcome = "escalate", "{incident_id} handed to tier {tier_name}; paging {paging}"
     reason: str = Field(title="Reason", description="why it needs the next tier")
+    to_tier: str | None = Field(
+        None, title="To tier", description="a higher tier to jump to (default: the next one)"
+    )
 
 
 class NoteRequest(ActionRequest):

@@ -10,7 +10,7 @@ import difflib
 import re
 import types
 import typing
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -20,7 +20,17 @@ from pydantic import BaseModel, ValidationError
 
 from escalation.channel_settings import ENV_NAME_PATTERN, ChannelSettings
 from escalation.integrations import INTEGRATIONS_FILE, Integrations
-from escalation.models import IDENTIFIER_PATTERN, PATTERN_HINTS, EscalationPolicy, Roster, Routing, Severity
+from escalation.models import (
+    IDENTIFIER_PATTERN,
+    PATTERN_HINTS,
+    TARGET_PATTERN,
+    EscalationPolicy,
+    Roster,
+    Routing,
+    Severity,
+    Tier,
+    schedule_name,
+)
 from escalation.schedules import Schedule
 
 ROSTER_FILE = "roster.yaml"
@@ -259,21 +269,31 @@ def _listed(value: object) -> list[object]:
     return value if isinstance(value, list) else []
 
 
-def _check_targets(raw_policies: list[tuple[Path, object]], roster: Roster, problems: list[str]) -> None:
-    """Every primary and backup is in the roster; read from the raw files, so a policy with
-    other mistakes hears about unknown responders in the same pass."""
+def _check_targets(
+    raw_policies: list[tuple[Path, object]], roster: Roster, schedules: set[str], problems: list[str]
+) -> None:
+    """Every primary and backup is in the roster, or a ``schedule:<name>`` of ``schedules``; read
+    from the raw files, so a policy with other mistakes hears about unknown targets in the same pass."""
     for path, data in raw_policies:
         tiers = data.get("tiers") if isinstance(data, dict) else None
         for t, tier in enumerate(_listed(tiers)):
             for role in ("primary", "backup"):
                 targets = tier.get(role) if isinstance(tier, dict) else None
                 for i, target in enumerate(_listed(targets)):
-                    if not isinstance(target, str) or not re.fullmatch(IDENTIFIER_PATTERN, target.strip()):
-                        continue  # the policy's own validation reports a malformed id
-                    if target.strip() not in roster.responders:
+                    if not isinstance(target, str) or not re.fullmatch(TARGET_PATTERN, target.strip()):
+                        continue  # the policy's own validation reports a malformed target
+                    where = f"{path}: tiers[{t}].{role}[{i}]"
+                    name = schedule_name(target.strip())
+                    if name is not None and name not in schedules:
+                        known = ", ".join(sorted(schedules)) or "none yet"
                         problems.append(
-                            f"{path}: tiers[{t}].{role}[{i}]: "
-                            f"{target!r} is not in {ROSTER_FILE}; add them under responders or fix the id"
+                            f"{where}: {target!r} names no schedule in {SCHEDULE_DIR}/ (found: {known}); "
+                            f"add {SCHEDULE_DIR}/{name}.yaml or fix the name"
+                        )
+                    elif name is None and target.strip() not in roster.responders:
+                        problems.append(
+                            f"{where}: {target!r} is not in {ROSTER_FILE}; "
+                            "add them under responders or fix the id"
                         )
 
 
@@ -302,14 +322,27 @@ def _check_schedule_people(
                 )
 
 
+def _people(tier: Tier, schedules: Mapping[str, Schedule]) -> list[str]:
+    """Everyone a tier may page: its responder ids and everyone its schedules can put on call."""
+    people: list[str] = []
+    for target in tier.targets():
+        name = schedule_name(target)
+        people += (
+            [target] if name is None else sorted(schedules[name].responders) if name in schedules else []
+        )
+    return list(dict.fromkeys(people))
+
+
 def _check_channels(
     policies: dict[str, tuple[EscalationPolicy, Path]],
     roster: Roster,
+    schedules: Mapping[str, Schedule],
     channels: ChannelSettings,
     roster_source: str,
     problems: list[str],
 ) -> None:
-    """Every channel a responder's rules or a tier's override may use can really be sent."""
+    """Every channel a responder's rules or a tier's override may use can really be sent (to
+    everyone a tier's schedules can put on call, too)."""
     for responder_id, person in roster.responders.items():
         own = f"responders.{responder_id}.channels"
         rules = [
@@ -328,7 +361,7 @@ def _check_channels(
     for policy, path in policies.values():
         for t, tier in enumerate(policy.tiers):
             for channel in tier.channels or []:
-                for target in dict.fromkeys((*tier.primary, *tier.backup)):
+                for target in _people(tier, schedules):
                     person = roster.responders.get(target)
                     if person and (reason := channels.refusal(channel, person)):
                         problems.append(f"{path}: tiers[{t}].channels: {target}: {reason}")
@@ -424,10 +457,13 @@ def load_config(
     schedules = _load_named(directory / SCHEDULE_DIR, Schedule, "schedule", problems)
     channels = _load_channels(directory, problems, channel_checks) if with_channels else ChannelSettings()
     if roster is not None:
-        _check_targets(files.raw, roster, problems)
+        _check_targets(files.raw, roster, schedules.found, problems)
         _check_schedule_people(schedules.raw, roster, problems)
         if with_channels and channels is not None:
-            _check_channels(policies, roster, channels, str(directory / ROSTER_FILE), problems)
+            valid_schedules = {name: schedule for name, (schedule, _) in schedules.valid.items()}
+            _check_channels(
+                policies, roster, valid_schedules, channels, str(directory / ROSTER_FILE), problems
+            )
     if routing is not None:
         _check_routes(routing, files.found, str(directory / ROUTING_FILE), problems)
     integrations = _load_integrations(directory, files.found, problems)

@@ -7,14 +7,14 @@ so every rule is unit- and property-testable on its own.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
 
 from escalation.durations import MINIMUM, format_duration
 from escalation.integrations import INTEGRATION_PREFIX
-from escalation.models import EscalationPolicy, Severity
+from escalation.models import EscalationPolicy, Severity, schedule_name
 from escalation.state import (
     ActionResult,
     EscalationInput,
@@ -25,6 +25,7 @@ from escalation.state import (
     OccurrenceRequest,
     Phase,
     Resolution,
+    ResolvedTargets,
     Status,
     StatusView,
     Step,
@@ -40,12 +41,20 @@ M = TypeVar("M", bound=BaseModel)
 # --- decisions -----------------------------------------------------------------------
 
 
+def tier_index(policy: EscalationPolicy, name: str) -> int:
+    """The position of the tier called ``name`` (the policy has validated that it exists)."""
+    return next(i for i, tier in enumerate(policy.tiers) if tier.name == name)
+
+
 def start_tier(policy: EscalationPolicy, severity: Severity) -> int:
     """The tier an incident of this severity is paged at first."""
     name = policy.rule(severity).start_tier
-    if name is None:
-        return 0
-    return next(i for i, tier in enumerate(policy.tiers) if tier.name == name)
+    return 0 if name is None else tier_index(policy, name)
+
+
+def repeat_tier(policy: EscalationPolicy, severity: Severity) -> int:
+    """Where a repeat round starts: the policy's ``repeat_from``, else where the first round did."""
+    return tier_index(policy, policy.repeat_from) if policy.repeat_from else start_tier(policy, severity)
 
 
 def more_urgent(severity: Severity, than: Severity) -> bool:
@@ -62,7 +71,7 @@ def next_tier_step(policy: EscalationPolicy, severity: Severity, step: Step) -> 
     if step.tier + 1 < len(policy.tiers):
         return Step(round=step.round, tier=step.tier + 1, phase=Phase.PRIMARY)
     if step.round < policy.repeat:
-        return Step(round=step.round + 1, tier=start_tier(policy, severity), phase=Phase.PRIMARY)
+        return Step(round=step.round + 1, tier=repeat_tier(policy, severity), phase=Phase.PRIMARY)
     return None
 
 
@@ -78,12 +87,42 @@ def targets(policy: EscalationPolicy, step: Step) -> list[str]:
     return list(tier.primary if step.phase is Phase.PRIMARY else tier.backup)
 
 
+def has_schedules(targets: list[str]) -> bool:
+    """Whether paging these targets needs the schedules read first (fixed ids never do)."""
+    return any(schedule_name(target) for target in targets)
+
+
+def current_targets(policy: EscalationPolicy, state: EscalationState) -> list[str]:
+    """Whom the current step pages: as resolved when paged, else as the policy names them."""
+    return list(state.paging) if state.paging is not None else targets(policy, state.step)
+
+
 def wait_time(policy: EscalationPolicy, severity: Severity, step: Step) -> timedelta:
     """How long a step waits for an acknowledgement, scaled by severity, never under 1s."""
     tier = policy.tiers[step.tier]
     base = tier.ack_timeout if step.phase is Phase.PRIMARY else tier.effective_backup_timeout
     scaled = timedelta(seconds=round(base.total_seconds() * policy.rule(severity).timeout_scale))
     return max(scaled, MINIMUM)
+
+
+def worst_case_to_last_tier(policy: EscalationPolicy, severity: Severity) -> timedelta:
+    """How long after the trigger the last tier is first paged if nobody acknowledges: every step
+    before it waits out its timeout. A step nobody could be reached on, or whose schedules have
+    nobody on call, moves on at once, so it only comes sooner."""
+    step: Step | None = first_step(policy, severity)
+    total = timedelta(0)
+    while step is not None and step.tier < len(policy.tiers) - 1:
+        total += wait_time(policy, severity, step)
+        step = next_step(policy, severity, step)
+    return total
+
+
+def worst_case_summary(policy: EscalationPolicy) -> str:
+    """``escalate check``'s line for the policy: the worst case per severity, once if they agree."""
+    waits = {severity: format_duration(worst_case_to_last_tier(policy, severity)) for severity in Severity}
+    per_severity = ", ".join(f"{severity.value} {wait}" for severity, wait in waits.items())
+    when = next(iter(waits.values())) if len(set(waits.values())) == 1 else per_severity
+    return f"policy {policy.name}: last tier {policy.tiers[-1].name} paged at worst after {when}"
 
 
 def notify_budget(wait: timedelta) -> timedelta:
@@ -113,10 +152,11 @@ def resolve_deadline(policy: EscalationPolicy, severity: Severity) -> timedelta 
     return max(policy.resolve_deadline * policy.rule(severity).timeout_scale, MINIMUM)
 
 
-def tier_of(policy: EscalationPolicy, responder: str, highest: int) -> str:
-    """The lowest tier, among those reached, that names the responder: who answered, from where."""
-    for tier in policy.tiers[: highest + 1]:
-        if responder in (*tier.primary, *tier.backup):
+def tier_of(policy: EscalationPolicy, state: EscalationState, responder: str, highest: int) -> str:
+    """The lowest tier, among those reached, that names the responder or had them on call: who
+    answered, from where."""
+    for index, tier in enumerate(policy.tiers[: highest + 1]):
+        if responder in (*tier.primary, *tier.backup, *state.on_call.get(index, [])):
             return tier.name
     return policy.tiers[highest].name
 
@@ -205,15 +245,46 @@ def record_notified(
 
 
 def record_notify_failed(
-    state: EscalationState, policy: EscalationPolicy, step: Step, reason: str, now: datetime
+    state: EscalationState,
+    policy: EscalationPolicy,
+    step: Step,
+    paged: list[str],
+    reason: str,
+    now: datetime,
 ) -> None:
-    _event(state, policy, now, EventKind.NOTIFY_FAILED, step, targets=targets(policy, step), note=reason)
+    _event(state, policy, now, EventKind.NOTIFY_FAILED, step, targets=paged, note=reason)
 
 
 def time_out(state: EscalationState, policy: EscalationPolicy, now: datetime, reason: str = "") -> None:
     """Nobody acknowledged in time (or nobody could be reached): move on, or mark the ladder spent."""
-    _event(state, policy, now, EventKind.ACK_TIMEOUT, targets=targets(policy, state.step), note=reason)
+    _event(state, policy, now, EventKind.ACK_TIMEOUT, targets=current_targets(policy, state), note=reason)
     _move_to(state, policy, next_step(policy, state.severity, state.step), now)
+
+
+def record_on_call(
+    state: EscalationState, policy: EscalationPolicy, resolved: ResolvedTargets, now: datetime
+) -> list[str]:
+    """The current step's schedules as read when it is paged: whom it pages; the timeline says who
+    each schedule had on call, and those people may acknowledge from now on.
+
+    A step left with nobody to page is skipped at once, saying why, rather than waiting out a
+    timeout nobody can answer; a ladder of such steps ends exhausted, still open.
+    """
+    state.paging = list(resolved.responders)
+    people = [person for names in resolved.schedules.values() for person in names]
+    tier = state.step.tier
+    state.on_call[tier] = list(dict.fromkeys([*state.on_call.get(tier, []), *people]))
+    found = "; ".join(
+        f"schedule:{name}: {', '.join(names) or 'nobody on call'}"
+        for name, names in resolved.schedules.items()
+    )
+    when = f"at {resolved.at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    note = "; ".join(part for part in (f"{found} {when}", resolved.problem) if part)
+    _event(state, policy, now, EventKind.ON_CALL, targets=people, note=note)
+    if not resolved.responders:
+        _event(state, policy, now, EventKind.SKIPPED, note=f"nobody to page: {note}; skipped at once")
+        _move_to(state, policy, next_step(policy, state.severity, state.step), now)
+    return list(resolved.responders)
 
 
 def _move_to(
@@ -227,6 +298,7 @@ def _move_to(
     """Page a new step from now on (or mark the ladder spent); anyone holding it lets go."""
     state.next_deadline = None
     state.acknowledged_by = None
+    state.paging = None
     if step is None:
         state.status = Status.EXHAUSTED
         _event(
@@ -250,7 +322,7 @@ def acknowledge(
 ) -> None:
     """Stop the ladder; the first acknowledgement is kept, as time to acknowledge counts it."""
     state.status = Status.ACKNOWLEDGED
-    tier = tier_of(policy, request.responder, max(state.step.tier, state.highest_tier))
+    tier = tier_of(policy, state, request.responder, max(state.step.tier, state.highest_tier))
     if state.acknowledged_at is None:
         state.first_acknowledged_by = request.responder
         state.acknowledged_at, state.acknowledged_tier = now, tier
@@ -293,8 +365,9 @@ def resolve(
 def escalate_now(
     state: EscalationState, policy: EscalationPolicy, request: actions.EscalateRequest, now: datetime
 ) -> None:
-    """Hand the incident to the next tier at once; that tier must acknowledge again."""
-    step = Step(round=state.step.round, tier=state.step.tier + 1, phase=Phase.PRIMARY)
+    """Hand the incident to the next tier (or the one named) at once; that tier must acknowledge again."""
+    tier = tier_index(policy, request.to_tier) if request.to_tier else state.step.tier + 1
+    step = Step(round=state.step.round, tier=tier, phase=Phase.PRIMARY)
     _move_to(state, policy, step, now, actor=request.responder, reason=request.reason.strip())
 
 
@@ -350,7 +423,7 @@ def reassign(
         targets=[request.to],
         note=f"from {state.acknowledged_by} to {request.to}",
     )
-    _hold(state, request.to, tier_of(policy, request.to, len(policy.tiers) - 1))
+    _hold(state, request.to, tier_of(policy, state, request.to, len(policy.tiers) - 1))
 
 
 def _hold(state: EscalationState, responder: str, tier: str) -> None:
@@ -415,7 +488,7 @@ def _read_model(model: type[M], state: EscalationState, **computed: object) -> M
 
 def _position(incident_id: str, policy: EscalationPolicy, state: EscalationState) -> dict[str, object]:
     """Where the escalation stands, in the words every read model uses."""
-    paging = targets(policy, state.step) if state.status is Status.TRIGGERED else []
+    paging = current_targets(policy, state) if state.status is Status.TRIGGERED else []
     return {"incident_id": incident_id, "tier_name": policy.tiers[state.step.tier].name, "paging": paging}
 
 

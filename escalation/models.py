@@ -32,9 +32,12 @@ from escalation.durations import Duration
 IDENTIFIER_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 PHONE_PATTERN = r"^\+[1-9][0-9]{6,14}$"
 SLACK_MEMBER_PATTERN = r"^[A-Z0-9]{5,20}$"
+SCHEDULE_PREFIX = "schedule:"
+TARGET_PATTERN = rf"^({SCHEDULE_PREFIX})?{IDENTIFIER_PATTERN[1:]}"
 IDENTIFIER_HINT = "use lower-case letters, digits, '.', '_' or '-' (for example 'checkout-api')"
 PATTERN_HINTS = {
     IDENTIFIER_PATTERN: IDENTIFIER_HINT,
+    TARGET_PATTERN: "use a responder id or 'schedule:<name>' (for example 'schedule:frontline')",
     PHONE_PATTERN: "write the number in E.164: '+', country code and number, no spaces (e.g. '+15550100101')",
     SLACK_MEMBER_PATTERN: "use the Slack member id (e.g. 'U024BE7LH'), not the @name",
 }
@@ -42,6 +45,16 @@ PATTERN_HINTS = {
 
 Identifier = Annotated[str, StringConstraints(strip_whitespace=True, pattern=IDENTIFIER_PATTERN)]
 """Ids of responders, services, policies and tiers: lower-case letters, digits, ``.``, ``_``, ``-``."""
+
+
+Target = Annotated[str, StringConstraints(strip_whitespace=True, pattern=TARGET_PATTERN)]
+"""A tier target: a responder id, or ``schedule:<name>`` for whoever that schedule has on call
+when the step is paged."""
+
+
+def schedule_name(target: str) -> str | None:
+    """The schedule a ``schedule:<name>`` target names; None for a responder id."""
+    return target.removeprefix(SCHEDULE_PREFIX) if target.startswith(SCHEDULE_PREFIX) else None
 
 
 def service_id(text: str) -> str:
@@ -278,12 +291,16 @@ class Roster(Strict):
 
 class Tier(Strict):
     name: Identifier
-    primary: list[Identifier] = Field(min_length=1)
-    backup: list[Identifier] = []
+    primary: list[Target] = Field(min_length=1)
+    backup: list[Target] = []
     ack_timeout: Duration
     backup_timeout: Duration | None = None
     channels: ChannelList | None = None
     """Overrides every target's own channels on this tier; default: each responder's rules."""
+
+    def targets(self) -> list[str]:
+        """Primary then backup targets, each once."""
+        return list(dict.fromkeys((*self.primary, *self.backup)))
 
     @property
     def effective_backup_timeout(self) -> timedelta:
@@ -326,6 +343,8 @@ class EscalationPolicy(Strict):
     description: str = ""
     tiers: list[Tier] = Field(min_length=1)
     repeat: int = Field(default=0, ge=0, le=20)
+    repeat_from: Identifier | None = None
+    """The tier every repeat round starts at; default: the severity's start tier."""
     severities: dict[Severity, SeverityRule] = {}
     resolve_deadline: Duration | None = None
     review: ReviewRule = ReviewRule()
@@ -352,19 +371,27 @@ class EscalationPolicy(Strict):
                     f"severities.{severity.value}.start_tier {rule.start_tier!r} is not a tier; "
                     f"use one of {', '.join(seen)}"
                 )
+        if self.repeat_from is not None and self.repeat_from not in seen:
+            raise ValueError(f"repeat_from {self.repeat_from!r} is not a tier; use one of {', '.join(seen)}")
         return self
 
     def rule(self, severity: Severity) -> SeverityRule:
         return self.severities.get(severity, SeverityRule())
 
     def responders(self) -> set[str]:
-        """Everyone this policy may page, primary or backup, on any tier."""
-        return {target for tier in self.tiers for target in (*tier.primary, *tier.backup)}
+        """Every responder this policy names, primary or backup, on any tier (not its schedules' people)."""
+        return {target for tier in self.tiers for target in tier.targets() if schedule_name(target) is None}
+
+    def schedules(self) -> set[str]:
+        """The schedules its tiers page (``schedule:<name>`` targets)."""
+        return {name for tier in self.tiers for target in tier.targets() if (name := schedule_name(target))}
 
     def digest(self) -> str:
         """A short content hash, so an escalation's history shows exactly which rules applied."""
-        # A policy that keeps the default review rule digests as it did before reviews existed.
-        omitted = {"review"} if self.review == ReviewRule() else set()
+        # A policy that leaves out a later key (a default review rule, no repeat_from) digests as it
+        # did before that key existed.
+        later = {"review": ReviewRule(), "repeat_from": None}
+        omitted = {key for key, default in later.items() if getattr(self, key) == default}
         fields = self.model_dump(mode="json", exclude=omitted)
         canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]

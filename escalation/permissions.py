@@ -1,9 +1,10 @@
 """Who may do what to an escalation. Each check returns the reason for refusal, or None.
 
-Only responders named in the incident's policy act at all. Acknowledging is open to the
-targets of every tier the ladder has reached (a page to the frontline stays answerable after
-the ladder moved on). Steering the incident (escalate, reassign, change severity, resolve,
-cancel) belongs to whoever holds the acknowledgement and to the current and higher tiers.
+Only responders named in the incident's policy, and whom its ``schedule:<name>`` targets had
+on call when a step was paged, act at all. Acknowledging is open to the targets of every tier
+the ladder has reached, a schedule's being whoever it resolved to (a page to the frontline
+stays answerable after the ladder moved on). Steering the incident (escalate, reassign, change
+severity, resolve, cancel) belongs to whoever holds the acknowledgement and to the current and higher tiers.
 Notes are open to everyone in the policy.
 
 Update validators raise these reasons to the caller; signal handlers log them and ignore
@@ -16,7 +17,7 @@ from collections.abc import Iterable
 from datetime import UTC
 from typing import TYPE_CHECKING
 
-from escalation.models import EscalationPolicy
+from escalation.models import EscalationPolicy, schedule_name
 from escalation.state import EscalationState, EventKind, OccurrenceRequest, Status
 
 if TYPE_CHECKING:  # the requests live with the action table, which imports these rules
@@ -29,8 +30,21 @@ def _since(state: EscalationState) -> str:
     return f" at {held[-1].at.astimezone(UTC):%H:%M} UTC" if held else ""
 
 
-def _tier_targets(policy: EscalationPolicy, tiers: range) -> list[str]:
-    return list(dict.fromkeys(t for i in tiers for t in (*policy.tiers[i].primary, *policy.tiers[i].backup)))
+def _tier_targets(state: EscalationState, policy: EscalationPolicy, tiers: range) -> list[str]:
+    """The responders these tiers name, and whom their schedules had on call when paged."""
+    return list(
+        dict.fromkeys(
+            person
+            for i in tiers
+            for person in (*policy.tiers[i].targets(), *state.on_call.get(i, []))
+            if schedule_name(person) is None
+        )
+    )
+
+
+def _everyone(state: EscalationState, policy: EscalationPolicy) -> list[str]:
+    """Whoever may act at all: the policy's responders and its schedules' people paged so far."""
+    return sorted(set(_tier_targets(state, policy, range(len(policy.tiers)))))
 
 
 def _opener(state: EscalationState) -> list[str]:
@@ -40,13 +54,14 @@ def _opener(state: EscalationState) -> list[str]:
 
 def may_acknowledge(state: EscalationState, policy: EscalationPolicy) -> list[str]:
     """Targets of every tier up to the highest the ladder has paged, and the opening integration."""
-    return _tier_targets(policy, range(max(state.step.tier, state.highest_tier) + 1)) + _opener(state)
+    return _tier_targets(state, policy, range(max(state.step.tier, state.highest_tier) + 1)) + _opener(state)
 
 
 def may_steer(state: EscalationState, policy: EscalationPolicy) -> list[str]:
     """The acknowledger, then everyone on the current tier and above."""
     holder = [state.acknowledged_by] if state.acknowledged_by else []
-    return list(dict.fromkeys([*holder, *_tier_targets(policy, range(state.step.tier, len(policy.tiers)))]))
+    steering = _tier_targets(state, policy, range(state.step.tier, len(policy.tiers)))
+    return list(dict.fromkeys([*holder, *steering]))
 
 
 def may_resolve(state: EscalationState, policy: EscalationPolicy) -> list[str]:
@@ -60,10 +75,11 @@ def _who(
     allowed = list(allowed)
     if responder in allowed:
         return None
-    if responder not in policy.responders():
+    if responder not in _everyone(state, policy):
+        paged = " nor on call for a step it paged" if policy.schedules() else ""
         return (
-            f"responder {responder!r} is not a target of policy {policy.name!r}; "
-            f"act as one of: {', '.join(sorted(policy.responders()))}"
+            f"responder {responder!r} is not a target of policy {policy.name!r}{paged}; "
+            f"act as one of: {', '.join(_everyone(state, policy))}"
         )
     tier = policy.tiers[state.step.tier].name
     return f"{responder} may not {action} at tier {tier}; ask one of: {', '.join(allowed)}"
@@ -129,14 +145,35 @@ def escalate_refusal(
             "there is no higher tier to hand it to"
         )
     reason = _blank(request.reason, "reason", "say why it needs the next tier (--reason TEXT)")
-    return reason or _steer(state, policy, request.responder, "escalate")
+    return (
+        reason
+        or _to_tier(state, policy, request.to_tier)
+        or _steer(state, policy, request.responder, "escalate")
+    )
+
+
+def _to_tier(state: EscalationState, policy: EscalationPolicy, name: str | None) -> str | None:
+    """Only a higher tier: escalating hands the incident up. Going back down would page again the
+    people who already let it pass; a lower severity (``severity``) lengthens the waits instead."""
+    names = [tier.name for tier in policy.tiers]
+    if name is None:
+        return None
+    if name not in names:
+        return f"to_tier {name!r} is not a tier of policy {policy.name!r}; use one of: {', '.join(names)}"
+    if names.index(name) <= state.step.tier:
+        higher = names[state.step.tier + 1 :]
+        return (
+            f"to_tier {name!r} is not above the current tier {names[state.step.tier]}; "
+            f"hand it up to one of: {', '.join(higher)}"
+        )
+    return None
 
 
 def note_refusal(
     state: EscalationState, policy: EscalationPolicy, request: actions.NoteRequest
 ) -> str | None:
     text = _blank(request.text, "note", "write what was tried or learned")
-    everyone = sorted(policy.responders())
+    everyone = _everyone(state, policy)
     return _closed(state) or text or _who(request.responder, "add notes", everyone, state, policy)
 
 
@@ -160,10 +197,10 @@ def reassign_refusal(
         return f"nobody holds the incident yet; ask {request.to} to acknowledge it instead"
     if request.to == state.acknowledged_by:
         return f"{request.to} already holds the incident"
-    if request.to not in policy.responders():
+    if request.to not in _everyone(state, policy):
         return (
             f"{request.to!r} is not a target of policy {policy.name!r}; "
-            f"hand it to one of: {', '.join(sorted(policy.responders()))}"
+            f"hand it to one of: {', '.join(_everyone(state, policy))}"
         )
     return _steer(state, policy, request.responder, "reassign")
 

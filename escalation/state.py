@@ -15,6 +15,7 @@ from escalation.learning import NoticeKind, Review, SimilarIncident
 from escalation.models import Channel, EscalationPolicy, Incident, Severity, Strict
 
 NOTIFY_ACTIVITY = "notify"
+RESOLVE_TARGETS_ACTIVITY = "resolve_targets"
 CLOSE_OUT_ACTIVITY = "close_out"
 STATUS_QUERY = "status"
 """The escalation workflow's query for its state (a ``StatusView``)."""
@@ -61,6 +62,10 @@ class EventKind(StrEnum):
     REPEATED = "repeated"
     SIMILAR_UNAVAILABLE = "similar_unavailable"
     """The first page went out without similar past incidents: the record store failed or was slow."""
+    ON_CALL = "on_call"
+    """Whom a step's schedules had on call when it was paged."""
+    SKIPPED = "skipped"
+    """A step with nobody to page moved on at once."""
 
 
 class Via(StrEnum):
@@ -153,6 +158,10 @@ class EscalationState(BaseModel):
     """``integration:<name>`` when an integration opened the incident: it may acknowledge and resolve it."""
     similar: list[SimilarIncident] | None = None
     """Similar past incidents attached to the first page (None: not looked up, or the look-up failed)."""
+    paging: list[str] | None = None
+    """The current step's targets, its schedules resolved when paged (None: as the policy names them)."""
+    on_call: dict[int, list[str]] = {}
+    """Per tier (by position): whom its schedules had on call for the pages so far; they may acknowledge."""
 
     @property
     def is_open(self) -> bool:
@@ -242,6 +251,25 @@ class NotifyRequest(Strict):
     deliver_within: timedelta = timedelta(seconds=30)
     first_page: bool = False
     """The escalation's first page: it looks up similar past incidents (within a bound) and carries them."""
+
+
+class TargetsRequest(Strict):
+    """A step's targets to resolve: its ``schedule:<name>`` entries, as the schedules stand ``at``."""
+
+    targets: list[str]
+    at: datetime
+
+
+class ResolvedTargets(Strict):
+    """Whom a step pages: its responder ids and its schedules' people in the tier's order, each once."""
+
+    responders: list[str]
+    schedules: dict[str, list[str]]
+    """Per schedule of the step: who was on call (empty: nobody)."""
+    at: datetime
+    """The time the schedules were read at."""
+    problem: str = ""
+    """Why some schedules could not be read (unknown to the worker, or the activity failed)."""
 
 
 class Delivery(Strict):

@@ -21,6 +21,7 @@ from temporalio.service import RPCError
 
 from activities.pages import load_worker_config
 from activities.store import RecordStore
+from escalation import ladder
 from escalation.actions import ACTIONS, Action
 from escalation.config import CHANNELS_FILE, Config, ConfigError, load_config, read_yaml, validation_problems
 from escalation.durations import parse_duration
@@ -36,6 +37,7 @@ from starter.api import EscalationError, Escalations, new_dedup_key
 from starter.api_client import TOKEN_ENV, ApiClient, ApiInputError, api_configured
 from starter.connection import TemporalConnectionError
 from starter.database import add_db_command
+from starter.drill_cli import add_drill_command
 from starter.embedded import (
     DEFAULT_API_PORT,
     DEFAULT_PORT,
@@ -325,6 +327,8 @@ async def _check(args: argparse.Namespace, settings: Settings) -> None:
         f"{settings.config_dir}: {len(config.roster.responders)} responders, "
         f"policies {', '.join(sorted(config.policies))}, default {config.routing.default}"
     )
+    for name in sorted(config.policies):
+        _say(ladder.worst_case_summary(config.policies[name]))
     for line in coverage_warnings(config, datetime.now(UTC)):
         _say(line, file=sys.stderr)
 
@@ -493,6 +497,8 @@ def build_parser(over_api: bool = False) -> argparse.ArgumentParser:
     add_report_command(commands)
 
     add_oncall_command(commands)
+
+    add_drill_command(commands)
 
     check = commands.add_parser("check", help="validate the configuration directory")
     check.add_argument(

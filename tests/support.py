@@ -18,6 +18,25 @@ from escalation.state import EscalationInput
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = REPO / "config"
+
+
+def example_config(directory: Path) -> Path:
+    """config/ copied to ``directory``, with ``ana_on_the_frontline``."""
+    shutil.copytree(EXAMPLE_CONFIG, directory)
+    return ana_on_the_frontline(directory)
+
+
+def ana_on_the_frontline(directory: Path) -> Path:
+    """The configuration in ``directory`` with the support policy's frontline paging ana rather than
+    the frontline schedule: tests written for a fixed frontline may act as ana at once, at any hour.
+    The schedule paths have tests of their own."""
+    path = directory / "policies" / "support.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert '"schedule:frontline"' in text, "support.yaml no longer pages the frontline schedule"
+    path.write_text(text.replace('"schedule:frontline"', "ana"), encoding="utf-8")
+    return directory
+
+
 DEMO_WEBHOOK_SECRET_ENV = "ESCALATION_OPS_BRIDGE_SECRET"
 DEMO_WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"the test-only webhook signing secret").decode()
 OTHER_WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"another test-only webhook secret").decode()

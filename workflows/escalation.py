@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.deadlines import deadline_passed, history_is_long
     from workflows.handlers import register_actions
     from workflows.paging import Pager
+    from workflows.targets import resolve_targets
 
 CLOSE_OUT_ATTEMPT_LIMIT = timedelta(seconds=30)
 
@@ -84,9 +85,17 @@ class EscalationWorkflow:
         step = self._state.step
         if self._state.next_deadline is None:
             wait = ladder.wait_time(self._policy, self._state.severity, step)
+            targets = ladder.targets(self._policy, step)
+            if ladder.has_schedules(targets):
+                resolved = await resolve_targets(targets, ladder.notify_budget(wait))
+                if self._state.status is not Status.TRIGGERED or self._state.step != step:
+                    return  # acknowledged or moved on while the schedules were read
+                targets = ladder.record_on_call(self._state, self._policy, resolved, workflow.now())
+                if not targets:
+                    return  # skipped: nobody on call
             page = ladder.paging_until(self._state, workflow.now() + wait)
             self._publish()
-            reached = await self._pager.page(step, wait, page)
+            reached = await self._pager.page(step, wait, page, targets)
             if not reached and self._state.status is Status.TRIGGERED and self._state.step == step:
                 ladder.time_out(
                     self._state, self._policy, workflow.now(), "nobody on this step could be reached"
@@ -94,7 +103,7 @@ class EscalationWorkflow:
                 return
         if await self._deadline_passed(
             lambda: self._state.status is Status.TRIGGERED and self._state.step == step,
-            f"await acknowledgement from {', '.join(ladder.targets(self._policy, step))}",
+            f"await acknowledgement from {', '.join(ladder.current_targets(self._policy, self._state))}",
         ):
             ladder.time_out(self._state, self._policy, workflow.now())
 

@@ -53,12 +53,13 @@ class Pager:
         self._on_page = on_page
         self._in_flight: set[asyncio.Task[bool]] = set()
 
-    async def page(self, step: Step, wait: timedelta, page: int) -> bool:
-        """Page ``step``; True if someone was reached. Stops waiting if the ladder moves meanwhile."""
+    async def page(self, step: Step, wait: timedelta, page: int, targets: list[str]) -> bool:
+        """Page ``targets`` for ``step``; True if someone was reached. Stops waiting if the ladder moves
+        meanwhile."""
         budget = ladder.notify_budget(wait)
         if not workflow.patched(PAGE_NEW_STEP_AT_ONCE):
-            return await self._notify(step, budget, page)
-        paging = asyncio.create_task(self._notify(step, budget, page))
+            return await self._notify(step, budget, page, targets)
+        paging = asyncio.create_task(self._notify(step, budget, page, targets))
         self._in_flight.add(paging)
         paging.add_done_callback(self._finished)
         await workflow.wait_condition(lambda: paging.done() or self._state.step != step)
@@ -74,7 +75,7 @@ class Pager:
         if self._in_flight:
             await workflow.wait_condition(lambda: not self._in_flight)
 
-    async def _notify(self, step: Step, budget: timedelta, page: int) -> bool:
+    async def _notify(self, step: Step, budget: timedelta, page: int, targets: list[str]) -> bool:
         """Run the notify activity; True if at least one target was reached on at least one channel.
 
         The activity retries each failed delivery itself and reports per responder and channel.
@@ -82,7 +83,7 @@ class Pager:
         records what was already delivered so the new attempt sends only the rest.
         """
         info = workflow.info()
-        tier, targets = self._policy.tiers[step.tier], ladder.targets(self._policy, step)
+        tier = self._policy.tiers[step.tier]
         request = NotifyRequest(
             incident_id=info.workflow_id,
             idempotency_key=ladder.idempotency_key(info.workflow_id, info.first_execution_run_id, step, page),
@@ -114,7 +115,7 @@ class Pager:
             reason = str(error.cause or error)
             if delivered:
                 reason += f" after delivering {len(delivered)} message(s)"
-            ladder.record_notify_failed(self._state, self._policy, step, reason, workflow.now())
+            ladder.record_notify_failed(self._state, self._policy, step, targets, reason, workflow.now())
             # Someone got the page before the activity timed out: wait for them, do not skip ahead.
             return bool(delivered) and workflow.patched(REACHED_BEFORE_NOTIFY_TIMEOUT)
         ladder.record_notified(self._state, self._policy, step, result, workflow.now())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -16,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import EXAMPLE_CONFIG, binary
+from tests.support import binary, example_config
 
 START_TIMEOUT_SECONDS = 90
 FAST_POLICY = """
@@ -92,7 +91,7 @@ def start_product(tmp: Path, data_dir: Path, ports: tuple[int, int] | None = Non
     """``escalate up`` on ``ports`` (gRPC, UI; default: free ones), once its worker and API are ready."""
     config = tmp / "config"
     if not config.exists():
-        shutil.copytree(EXAMPLE_CONFIG, config)
+        example_config(config)
         (config / "policies" / "e2e.yaml").write_text(FAST_POLICY)
     port, ui_port = ports or (free_port(), free_port())
     api_port, metrics_port, sdk_metrics_port = free_port(), free_port(), free_port()

@@ -35,6 +35,7 @@ from escalation.state import (
     NOTIFY_ACTIVITY,
     Delivery,
     EscalationRecord,
+    EventKind,
     NoticeRequest,
     NotifyRequest,
     NotifyResult,
@@ -233,6 +234,21 @@ async def _review_reminded_then_submitted(env: WorkflowEnvironment, client: Clie
     return handle
 
 
+async def _schedule_target_resolved_then_acknowledged(
+    env: WorkflowEnvironment, client: Client
+) -> WorkflowHandle:
+    rota = policy(tiers=[{"name": "frontline", "primary": ["schedule:frontline"], "ack_timeout": "10m"},
+                         {"name": "supervisor", "primary": ["sofia"], "ack_timeout": "10m"}])  # fmt: skip
+    handle = await client.start_workflow(EscalationWorkflow.run, start_input(rota),
+                                         id="incident-replay-schedule", task_queue=QUEUE)  # fmt: skip
+    await env.sleep(timedelta(minutes=15))  # whoever the schedule had on call let it pass to sofia
+    view = await handle.query(EscalationWorkflow.status)
+    on_call = next(e for e in view.timeline if e.kind is EventKind.ON_CALL).targets[0]
+    await handle.execute_update("acknowledge", AcknowledgeRequest(responder=on_call))
+    await handle.execute_update("resolve", ResolveRequest(responder=on_call, summary="done"))
+    return handle
+
+
 SCENARIOS = {
     "climb_exhaust_ack_resolve": _climb_exhaust_ack_resolve,
     "resolve_deadline_then_signals": _resolve_deadline_then_signals,
@@ -243,6 +259,7 @@ SCENARIOS = {
     "reply_codes_until_continue_as_new": _reply_codes_until_continue_as_new,
     "similar_incidents_on_the_first_page": _similar_incidents_on_the_first_page,
     "review_reminded_then_submitted": _review_reminded_then_submitted,
+    "schedule_target_resolved_then_acknowledged": _schedule_target_resolved_then_acknowledged,
 }
 
 

@@ -21,7 +21,14 @@ def test_check_requires_the_channels_secrets(
         f"environment variable {DEMO_WEBHOOK_SECRET_ENV} is not set; export it where the worker runs" in error
     )
     assert run(["check", "--skip-secrets"]) == 0
-    assert "9 responders" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "9 responders" in out
+    # support: frontline 15m + 10m, supervisor 10m + 10m, specialist 15m + 15m; SEV1 starts at the
+    # supervisor; scaled by 0.5 (SEV1), 0.75 (SEV2), 1 (SEV3), 2 (SEV4)
+    assert (
+        "policy support: last tier management paged at worst after SEV1 25m, SEV2 56m15s, SEV3 1h15m, "
+        "SEV4 2h30m\n" in out
+    )
 
 
 def test_check_reports_a_webhook_secret_in_an_old_form_without_quoting_it(

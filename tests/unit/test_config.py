@@ -104,8 +104,8 @@ def test_empty_tier_list(config_dir: Path) -> None:
 
 
 def test_primary_target_missing_from_roster(config_dir: Path) -> None:
-    edit(config_dir, SUPPORT, "primary: [ana]", "primary: [zed]")
-    assert the_problem(config_dir, SUPPORT, "tiers[0].primary[0]:").endswith(
+    edit(config_dir, SUPPORT, "primary: [sofia]", "primary: [zed]")
+    assert the_problem(config_dir, SUPPORT, "tiers[1].primary[0]:").endswith(
         "'zed' is not in roster.yaml; add them under responders or fix the id"
     )
 
@@ -136,6 +136,12 @@ def test_duplicate_tier_names(config_dir: Path) -> None:
     edit(config_dir, SUPPORT, "name: supervisor", "name: frontline")
     message = the_problem(config_dir, SUPPORT, "tiers[1].name")
     assert "'frontline' repeats tiers[0].name; give every tier a unique name" in message
+
+
+def test_repeat_from_that_is_not_a_tier(config_dir: Path) -> None:
+    edit(config_dir, SUPPORT, "repeat: 1 ", "repeat: 1\nrepeat_from: boss ")
+    message = the_problem(config_dir, SUPPORT, "repeat_from")
+    assert "'boss' is not a tier; use one of frontline, supervisor, specialist, management" in message
 
 
 def test_start_tier_that_is_not_a_tier(config_dir: Path) -> None:

@@ -75,6 +75,19 @@ def test_next_round_restarts_at_the_severity_start_tier() -> None:
     assert ladder.next_step(policy(repeat=1), Severity.SEV1, step(0, 2)) == step(1, 1)
 
 
+def test_repeat_rounds_restart_at_repeat_from_for_every_severity() -> None:
+    p = policy(repeat=2, repeat_from="specialist")
+    assert ladder.first_step(p, Severity.SEV2) == step(0, 0), "the first round starts as before"
+    assert ladder.next_step(p, Severity.SEV2, step(0, 2)) == step(1, 2)
+    assert ladder.next_step(p, Severity.SEV1, step(1, 2)) == step(2, 2)
+    assert ladder.next_step(p, Severity.SEV2, step(2, 2)) is None
+
+
+def test_a_policy_without_repeat_from_digests_as_before_the_key_existed() -> None:
+    assert policy().digest() == "ba56cf033ee7", "the digest main had before repeat_from"
+    assert policy(repeat_from="frontline").digest() != policy().digest()
+
+
 def test_last_tier_backup_starts_the_next_round() -> None:
     p = no_backup_in_the_middle(repeat=1)
     assert ladder.next_step(p, Severity.SEV2, step(0, 2, B)) == step(1, 0)
@@ -84,6 +97,30 @@ def test_ladder_is_exhausted_after_the_last_round() -> None:
     assert ladder.next_step(policy(repeat=0), Severity.SEV2, step(0, 2)) is None
     assert ladder.next_step(policy(repeat=1), Severity.SEV2, step(1, 2)) is None
     assert ladder.next_step(no_backup_in_the_middle(), Severity.SEV2, step(0, 2, B)) is None
+
+
+@pytest.mark.parametrize(
+    ("severity", "minutes"),
+    [
+        (Severity.SEV2, 15 + 10 + 10 + 10),  # frontline and its backup, supervisor and its backup
+        (Severity.SEV1, (10 + 10) / 2),  # starts at the supervisor, waits halved
+    ],
+)
+def test_worst_case_to_the_last_tier_waits_out_every_step_before_it(
+    severity: Severity, minutes: float
+) -> None:
+    assert ladder.worst_case_to_last_tier(policy(), severity) == timedelta(minutes=minutes)
+
+
+def test_worst_case_summary_per_severity_only_when_the_waits_differ() -> None:
+    assert ladder.worst_case_summary(policy()) == (
+        "policy test: last tier specialist paged at worst after SEV1 10m, SEV2 45m, SEV3 45m, SEV4 45m"
+    )
+    assert ladder.worst_case_summary(no_backup_in_the_middle()) == (
+        "policy test: last tier management paged at worst after 15m"
+    )
+    single = policy(tiers=[{"name": "only", "primary": ["ana"], "ack_timeout": "5m"}], severities={})
+    assert ladder.worst_case_summary(single) == "policy test: last tier only paged at worst after 0s"
 
 
 def test_targets_are_the_phase_responders() -> None:

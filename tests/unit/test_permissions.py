@@ -188,6 +188,25 @@ def test_escalate_from_the_last_tier_is_refused() -> None:
     )
 
 
+def test_escalate_to_a_tier_names_a_higher_tier_of_the_policy() -> None:
+    def refusal(state: EscalationState, to_tier: str) -> str | None:
+        return escalate_refusal(
+            state, POLICY, EscalateRequest(responder="sofia", reason="db", to_tier=to_tier)
+        )
+
+    assert refusal(triggered(), "specialist") is None, "the supervisor may hand the frontline's incident up"
+    assert refusal(at_supervisor(), "specialist") is None
+    assert refusal(at_supervisor(), "dba") == (
+        "to_tier 'dba' is not a tier of policy 'test'; use one of: frontline, supervisor, specialist"
+    )
+    assert refusal(at_supervisor(), "frontline") == (
+        "to_tier 'frontline' is not above the current tier supervisor; hand it up to one of: specialist"
+    )
+    assert refusal(at_supervisor(), "supervisor") == (
+        "to_tier 'supervisor' is not above the current tier supervisor; hand it up to one of: specialist"
+    )
+
+
 def test_escalate_needs_a_reason() -> None:
     reason = escalate_refusal(triggered(), POLICY, EscalateRequest(responder="ana", reason=" "))
     assert reason == "reason is empty: say why it needs the next tier (--reason TEXT)"

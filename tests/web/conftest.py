@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from escalation.settings import SECRET_ENV, Settings
 from starter.api import Escalations
 from starter.web import tokens
 from starter.web.app import create_app
-from tests.support import EXAMPLE_CONFIG
+from tests.support import example_config
 from tests.workflow.conftest import Ladder, running_ladder
 
 API_SECRET = "test-only-api-secret-of-at-least-32-bytes"
@@ -63,8 +62,7 @@ class Api:
 
 
 def config_with_integrations(tmp_path: Path) -> Path:
-    directory = tmp_path / "config"
-    shutil.copytree(EXAMPLE_CONFIG, directory)
+    directory = example_config(tmp_path / "config")
     (directory / "integrations.yaml").write_text(INTEGRATIONS, encoding="utf-8")
     return directory
 

@@ -24,7 +24,7 @@ from escalation.learning import review_workflow_id
 from escalation.settings import DEFAULT_UI_URL, Settings
 from escalation.state import EscalationInput, EscalationRecord, StatusView
 from starter.api import Escalations
-from tests.support import EXAMPLE_CONFIG, sqlite_store
+from tests.support import example_config, sqlite_store
 from worker import build_worker
 from workflows.escalation import EscalationWorkflow
 
@@ -137,5 +137,6 @@ async def running_ladder(
 
 @pytest.fixture
 async def ladder(time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Ladder]:
-    async with running_ladder(time_skipping_env, load_config(EXAMPLE_CONFIG), tmp_path) as running:
+    config = load_config(example_config(tmp_path / "config"))
+    async with running_ladder(time_skipping_env, config, tmp_path) as running:
         yield running

@@ -80,6 +80,27 @@ async def test_repeat_walks_the_ladder_again_then_exhausts(ladder: Ladder) -> No
     assert (await handle.describe()).status.name == "RUNNING", "exhausted stays open"
 
 
+async def test_repeat_rounds_restart_at_repeat_from(ladder: Ladder) -> None:
+    from_supervisor = policy(
+        repeat=2,
+        repeat_from="supervisor",
+        tiers=[
+            {"name": "frontline", "primary": ["ana"], "ack_timeout": "5m"},
+            {"name": "supervisor", "primary": ["sofia"], "ack_timeout": "5m"},
+            {"name": "specialist", "primary": ["dba-kim"], "ack_timeout": "5m"},
+        ],
+    )
+    handle = await ladder.start(start_input(from_supervisor))
+    await ladder.until(handle, lambda v: len(notified(v)) == 1)
+
+    await ladder.env.sleep(timedelta(hours=1))
+    view = await ladder.until(handle, lambda v: v.status is Status.EXHAUSTED)
+
+    assert notified(view) == [["ana"], ["sofia"], ["dba-kim"], ["sofia"], ["dba-kim"], ["sofia"], ["dba-kim"]]
+    rounds = [e.note for e in view.timeline if e.kind is EventKind.ESCALATED and e.note]
+    assert rounds == ["round 2", "round 3"]
+
+
 async def test_acknowledge_and_resolve_after_exhaustion(ladder: Ladder) -> None:
     handle = await ladder.start(start_input())
     await ladder.until(handle, lambda v: len(notified(v)) == 1)

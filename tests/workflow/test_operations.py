@@ -56,6 +56,35 @@ async def test_escalate_now_hands_an_acknowledged_incident_to_the_next_tier(ladd
     assert await search_attribute(handle, visibility.TIER) == 2
 
 
+async def test_escalate_to_a_tier_skips_the_steps_between_and_refuses_going_down(ladder: Ladder) -> None:
+    handle = await ladder.start(start_input())
+    await ladder.until(handle, lambda v: notified(v) == [["ana"]])
+
+    view = await ladder.api.act(
+        handle.id, "escalate", {"responder": "ana", "reason": "replica corrupt", "to_tier": "specialist"}
+    )
+
+    assert (view.status, view.tier_name, view.paging) == (
+        Status.TRIGGERED,
+        "specialist",
+        ["dba-kim", "net-lee"],
+    )
+    after = await ladder.until(handle, lambda v: len(notified(v)) == 2)
+    assert notified(after) == [["ana"], ["dba-kim", "net-lee"]], "ben and the supervisors are not paged"
+
+
+async def test_escalate_to_a_lower_tier_is_refused_and_not_recorded(ladder: Ladder) -> None:
+    handle = await ladder.start(start_input())
+    await ladder.api.act(handle.id, "escalate", {"responder": "ana", "reason": "db", "to_tier": "supervisor"})
+    before = await accepted_updates(handle)
+
+    with pytest.raises(EscalationError, match="to_tier 'frontline' is not above the current tier supervisor"):
+        await ladder.api.act(
+            handle.id, "escalate", {"responder": "sofia", "reason": "back down", "to_tier": "frontline"}
+        )
+    assert await accepted_updates(handle) == before
+
+
 async def test_escalate_from_the_last_tier_is_refused_and_not_recorded(ladder: Ladder) -> None:
     handle = await ladder.start(start_input(i=incident(Severity.SEV1)))
     await ladder.api.act(handle.id, "escalate", {"responder": "sofia", "reason": "specialists needed"})

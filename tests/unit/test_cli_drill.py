@@ -1,0 +1,73 @@
+"""``escalate drill``'s options: a bad one is one line naming it and the fix, exit code 2, before
+any server starts; and the offsets it prints, in whole seconds of the ladder."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from starter.cli import run
+from starter.drill import whole_seconds
+from tests.support import EXAMPLE_CONFIG
+
+GOOD = ["drill", "--service", "checkout", "--severity", "SEV1"]
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--service", "Check Out"], "--service: 'Check Out' is not a service id; use lower-case letters"),
+        (["--severity", "SEV9"], "--severity: 'SEV9' is not a severity; use SEV1 (most urgent) to SEV4"),
+        (["--policy", "nightly"], "--policy: 'nightly' is not a policy; use one of: demo, support"),
+        (["--at", "saturday 3am"], "--at: 'saturday 3am' is not a time; write it like 2026-11-28T03:00"),
+        (
+            ["--ack-by", "sofia"],
+            "--ack-by: 'sofia' names no responder; write RESPONDER@OFFSET, e.g. sofia@25m",
+        ),
+        (["--ack-by", "@25m"], "--ack-by: '@25m' names no responder; write RESPONDER@OFFSET"),
+        (["--ack-by", "sophia@25m"], "--ack-by: 'sophia' is not in the roster; use one of: ana, ben,"),
+        (["--ack-by", "sofia@25"], "--ack-by: after '@', '25' is not a duration: write it like \"45s\""),
+        (["--ack-by", "sofia@0s"], "--ack-by: after '@', '0s' is too short: the smallest duration is 1s"),
+    ],
+)
+def test_a_bad_option_is_one_line_naming_it_and_the_fix(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], options: list[str], expected: str
+) -> None:
+    monkeypatch.setenv("ESCALATION_CONFIG", str(EXAMPLE_CONFIG))
+    monkeypatch.setattr("starter.drill_cli.run_drill", _never_started)
+    args = GOOD + options  # a later option replaces the good one
+
+    assert run(args) == 2
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"escalate: {expected}")
+    assert captured.err.count("\n") == 1
+
+
+async def _never_started(*args: object) -> None:
+    raise AssertionError("a drill with a bad option must not start")
+
+
+def test_offsets_leave_out_the_workers_milliseconds_at_each_step() -> None:
+    """Forty 5-minute steps, each starting 30 ms after the deadline before it (the worker's own
+    time): 1.2 s late by the end, yet every offset is the ladder's whole seconds."""
+    start = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+    times = [start + n * timedelta(minutes=5, milliseconds=30) for n in range(41)]
+
+    offsets = whole_seconds(times, start)
+
+    assert offsets == [n * 300 for n in range(41)]
+    assert int((times[-1] - start).total_seconds()) == 40 * 300 + 1, "counted from the trigger, 1 s off"
+
+
+def test_a_step_taken_at_once_keeps_the_offset_of_the_one_before() -> None:
+    start = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+    times = [
+        start + timedelta(milliseconds=40),
+        start + timedelta(milliseconds=90),
+        start + timedelta(seconds=8.1),
+    ]
+
+    assert whole_seconds(times, start) == [0, 0, 8]
