@@ -69,7 +69,7 @@ class Ladder:
             finished = self.client.get_workflow_handle(handle.id, result_type=EscalationRecord)
             record = await finished.result()
             review_id = review_workflow_id(record.incident_id, record.triggered_at)
-            await end(self.client.get_workflow_handle(review_id))
+            await end(self.client.get_workflow_handle(review_id), cancel=True)
 
     async def status(self, handle: WorkflowHandle) -> StatusView:
         return await handle.query(EscalationWorkflow.status)
@@ -99,12 +99,22 @@ async def settled(handle: WorkflowHandle) -> WorkflowExecutionStatus | None:
     return description.status
 
 
-async def end(handle: WorkflowHandle) -> None:
+async def end(handle: WorkflowHandle, cancel: bool = False) -> None:
     """Terminate the workflow once settled, unless it has closed by then (or never started: a
-    review the policy did not require)."""
+    review the policy did not require). ``cancel``: cancel it instead and wait until it has
+    closed, so its own timers are cancelled (a review's timers, days ahead, left behind by a
+    terminated run stop the shared test server's clock from skipping)."""
     try:
-        if await settled(handle) == WorkflowExecutionStatus.RUNNING:
+        if await settled(handle) != WorkflowExecutionStatus.RUNNING:
+            return
+        if not cancel:
             await handle.terminate("test finished")
+            return
+        await handle.cancel()
+        for _ in range(200):
+            if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+                return
+            await asyncio.sleep(0.05)
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise
