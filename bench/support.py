@@ -77,6 +77,7 @@ def write_config(directory: Path, due_seconds: int) -> Path:
     """The example configuration (its templates) with a console-only roster and the bench policies."""
     shutil.copytree(REPO / "config", directory)
     shutil.rmtree(directory / "policies")
+    shutil.rmtree(directory / "schedules", ignore_errors=True)  # they name the example roster's people
     (directory / "policies").mkdir()
     (directory / "roster.yaml").write_text(ROSTER)
     (directory / "routing.yaml").write_text(f"default: {HOLD_POLICY}\n")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import math
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -233,17 +234,22 @@ Timed = tuple[datetime, RowKind, dict[str, object]]
 """A row before its offset is known: when it happened on the server's clock, its kind, its fields."""
 
 
+EARLY_STAMP_SECONDS = 0.3
+
+
 def whole_seconds(times: list[datetime], start: datetime) -> list[int]:
     """Seconds since ``start`` of each of ``times`` (in order) as if the worker took no time.
 
     Each step of the real workflow starts a few milliseconds after the deadline that ended the one
     before (the worker's own time, on a clock that runs while it works), and over a long ladder
-    those add up. Every wait of a ladder is whole seconds, and so is every drill offset: rounding
-    each gap between consecutive moments to whole seconds removes them.
+    those add up. Every wait of a ladder is whole seconds, and so is every drill offset: each gap
+    between consecutive moments, taken to whole seconds, removes them. A busy machine lengthens a
+    gap by up to most of a second, while a moment's stamp may come a little before the time its
+    wait was counted from: so a gap counts down to the second unless it is within 0.3 s of the next.
     """
     offsets, last, total = [], start, 0
     for at in times:
-        total += round((at - last).total_seconds())
+        total += math.floor((at - last).total_seconds() + EARLY_STAMP_SECONDS)
         offsets.append(total)
         last = at
     return offsets

@@ -17,7 +17,7 @@ from escalation.state import EscalationInput
 from starter import api as starter_api
 from starter.api import Escalations, Listed
 from starter.connection import ensure_search_attributes
-from tests.support import EXAMPLE_CONFIG, binary, incident, sqlite_store
+from tests.support import binary, example_config, incident, sqlite_store
 from worker import build_worker
 from workflows import visibility
 
@@ -54,7 +54,7 @@ async def test_a_continued_escalation_lists_with_its_trigger_time_after_a_newer_
 ) -> None:
     monkeypatch.setattr(starter_api, "EscalationInput", ShortHistory)
     client, queue = dev_server.client, f"list-{uuid.uuid4().hex[:8]}"
-    config = load_config(EXAMPLE_CONFIG)
+    config = load_config(example_config(tmp_path / "config"))
     api = Escalations(client, Settings(task_queue=queue), config)
     async with build_worker(client, queue, config, sqlite_store(tmp_path / "r.db")):
         older = await api.trigger(incident(key=f"older-{uuid.uuid4().hex[:6]}"))

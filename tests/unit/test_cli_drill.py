@@ -71,3 +71,10 @@ def test_a_step_taken_at_once_keeps_the_offset_of_the_one_before() -> None:
     ]
 
     assert whole_seconds(times, start) == [0, 0, 8]
+
+
+def test_a_busy_machines_delay_of_over_half_a_second_per_step_is_still_left_out() -> None:
+    start = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+    times = [start + n * timedelta(seconds=5.6) for n in range(1, 6)]
+
+    assert whole_seconds(times, start) == [5, 10, 15, 20, 25]

@@ -24,7 +24,7 @@ from escalation.learning import review_workflow_id
 from escalation.settings import DEFAULT_UI_URL, Settings
 from escalation.state import EscalationInput, EscalationRecord, StatusView
 from starter.api import Escalations
-from tests.support import example_config, sqlite_store
+from tests.support import example_config, policy, sqlite_store
 from worker import build_worker
 from workflows.escalation import EscalationWorkflow
 
@@ -145,8 +145,15 @@ async def running_ladder(
         await ladder.terminate_open()
 
 
+NO_REVIEW = policy(review={"required_for": []})
+
+
 @pytest.fixture
 async def ladder(time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Ladder]:
+    """The example configuration, plus ``tests.support.policy()`` requiring no review: the ladder's
+    own tests close escalations of it often, and reviews (with their days-long reminder timers)
+    have tests of their own on the example policies."""
     config = load_config(example_config(tmp_path / "config"))
+    config.policies[NO_REVIEW.name] = NO_REVIEW
     async with running_ladder(time_skipping_env, config, tmp_path) as running:
         yield running
