@@ -5,6 +5,8 @@ the URL's password masked (errors reach logs and, from the close-out, Temporal h
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -86,9 +88,21 @@ def _create_owner_only(path: Path) -> None:
 
 def _sqlite_session(dbapi_connection: Any, _record: object) -> None:
     """WAL lets readers read while the worker writes; SQLAlchemy, not the sqlite3 module, begins
-    transactions (the module's own handling commits DDL early, breaking transactional upgrades)."""
+    transactions (the module's own handling commits DDL early, breaking transactional upgrades).
+
+    Switching a new file to WAL needs it to itself, and SQLite answers "database is locked" at once
+    (no busy wait) while another process opening it does the same: so try again, within the busy
+    timeout. A file already in WAL answers without a lock."""
     dbapi_connection.isolation_level = None
-    dbapi_connection.execute("PRAGMA journal_mode=wal")
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            dbapi_connection.execute("PRAGMA journal_mode=wal")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _sqlite_begin(connection: Connection) -> None:
