@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -86,6 +88,23 @@ class Ladder:
                 return view
             await asyncio.sleep(0.05)
         raise AssertionError(f"condition never held; last status: {view.model_dump_json(indent=1)}")
+
+    async def skip_until(
+        self, handle: WorkflowHandle, check: Callable[[StatusView], bool], within: timedelta
+    ) -> StatusView:
+        """Skip escalation time a slice at a time until ``check`` holds, at most ``within``.
+
+        One long ``env.sleep`` is not enough when pages retry: a busy worker can fall behind
+        the server's clock, and the last steps then run after the sleep has returned, with
+        nothing left to skip their timers. Timers still fire at their exact times.
+        """
+        slice_ = timedelta(minutes=5)
+        for _ in range(math.ceil(within / slice_)):
+            view = await self.status(handle)
+            if check(view):
+                return view
+            await self.env.sleep(slice_)
+        return await self.until(handle, check)
 
 
 async def settled(handle: WorkflowHandle) -> WorkflowExecutionStatus | None:

@@ -30,8 +30,7 @@ async def test_unanswered_pages_climb_backup_then_next_tier_in_order(ladder: Lad
     handle = await ladder.start(start_input())
     await ladder.until(handle, lambda v: len(notified(v)) == 1)
 
-    await ladder.env.sleep(timedelta(hours=2))
-    view = await ladder.until(handle, lambda v: v.status is Status.EXHAUSTED)
+    view = await ladder.skip_until(handle, lambda v: v.status is Status.EXHAUSTED, within=timedelta(hours=2))
 
     assert notified(view) == [["ana"], ["ben"], ["sofia"], ["sam"], ["dba-kim", "net-lee"]]
     kinds = [e.kind for e in view.timeline]
@@ -72,8 +71,7 @@ async def test_repeat_walks_the_ladder_again_then_exhausts(ladder: Ladder) -> No
     handle = await ladder.start(start_input(twice))
     await ladder.until(handle, lambda v: len(notified(v)) == 1)
 
-    await ladder.env.sleep(timedelta(hours=1))
-    view = await ladder.until(handle, lambda v: v.status is Status.EXHAUSTED)
+    view = await ladder.skip_until(handle, lambda v: v.status is Status.EXHAUSTED, within=timedelta(hours=1))
 
     assert notified(view) == [["ana"], ["sofia"], ["ana"], ["sofia"]]
     assert view.round == 1
@@ -93,8 +91,7 @@ async def test_repeat_rounds_restart_at_repeat_from(ladder: Ladder) -> None:
     handle = await ladder.start(start_input(from_supervisor))
     await ladder.until(handle, lambda v: len(notified(v)) == 1)
 
-    await ladder.env.sleep(timedelta(hours=1))
-    view = await ladder.until(handle, lambda v: v.status is Status.EXHAUSTED)
+    view = await ladder.skip_until(handle, lambda v: v.status is Status.EXHAUSTED, within=timedelta(hours=1))
 
     assert notified(view) == [["ana"], ["sofia"], ["dba-kim"], ["sofia"], ["dba-kim"], ["sofia"], ["dba-kim"]]
     rounds = [e.note for e in view.timeline if e.kind is EventKind.ESCALATED and e.note]
@@ -104,8 +101,7 @@ async def test_repeat_rounds_restart_at_repeat_from(ladder: Ladder) -> None:
 async def test_acknowledge_and_resolve_after_exhaustion(ladder: Ladder) -> None:
     handle = await ladder.start(start_input())
     await ladder.until(handle, lambda v: len(notified(v)) == 1)
-    await ladder.env.sleep(timedelta(hours=2))
-    await ladder.until(handle, lambda v: v.status is Status.EXHAUSTED)
+    await ladder.skip_until(handle, lambda v: v.status is Status.EXHAUSTED, within=timedelta(hours=2))
 
     acked = await ladder.api.act(handle.id, "acknowledge", {"responder": "net-lee"})
     assert acked.status is Status.ACKNOWLEDGED
