@@ -281,7 +281,7 @@ class Roster(Strict):
             ("contact.slack.mention", lambda p: p.slack_member, "a Slack member id names one responder "
              "(their Slack buttons act as that one)"),
             ("contact.phone", lambda p: p.contact.phone, "a phone number names one responder "
-             "(SMS replies and calls from it act as that one)"),
+             "(SMS replies from it act as that one)"),
         ):  # fmt: skip
             seen: dict[str, str] = {}
             for rid, person in self.responders.items():
