@@ -275,17 +275,22 @@ class Roster(Strict):
         return next((rid for rid, person in self.responders.items() if person.slack_member == member), None)
 
     @model_validator(mode="after")
-    def _one_responder_per_slack_member(self) -> Roster:
-        seen: dict[str, str] = {}
-        for rid, person in self.responders.items():
-            if person.slack_member is None:
-                continue
-            if person.slack_member in seen:
-                raise ValueError(
-                    f"responders {seen[person.slack_member]} and {rid} have the same contact.slack.mention; "
-                    "a Slack member id names one responder (their Slack buttons act as that one)"
-                )
-            seen[person.slack_member] = rid
+    def _one_responder_per_answering_address(self) -> Roster:
+        """Answers from a Slack button or an SMS reply act as the responder with that address."""
+        for key, address_of, why in (
+            ("contact.slack.mention", lambda p: p.slack_member, "a Slack member id names one responder "
+             "(their Slack buttons act as that one)"),
+            ("contact.phone", lambda p: p.contact.phone, "a phone number names one responder "
+             "(SMS replies from it act as that one)"),
+        ):  # fmt: skip
+            seen: dict[str, str] = {}
+            for rid, person in self.responders.items():
+                address = address_of(person)
+                if address is None:
+                    continue
+                if address in seen:
+                    raise ValueError(f"responders {seen[address]} and {rid} have the same {key}; {why}")
+                seen[address] = rid
         return self
 
 

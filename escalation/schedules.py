@@ -14,7 +14,7 @@ at any instant is one division away, without iterating a recurrence from the fir
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from itertools import pairwise
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
@@ -186,7 +186,7 @@ class Shift(Strict):
     end: datetime
 
 
-def moment(text: str, zone: ZoneInfo) -> datetime:
+def moment(text: str, zone: tzinfo) -> datetime:
     """A time typed by someone (``2026-11-28T03:00`` local to ``zone``, or with an offset or ``Z``)
     as an aware UTC instant; a ValueError says what to write."""
     try:

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo
 
 from activities.pages import load_worker_config
 from escalation.config import Config
 from escalation.durations import parse_duration
-from escalation.models import Severity, service_id
+from escalation.models import EscalationPolicy, Severity, service_id
+from escalation.schedules import moment
 from escalation.settings import Settings
 from escalation.state import Status
 from escalation.text import for_terminal
@@ -30,7 +32,10 @@ def add_drill_command(commands: argparse._SubParsersAction) -> None:
     drill.add_argument("--severity", required=True, help="SEV1 (most urgent) to SEV4")
     drill.add_argument("--policy", help="drill this policy instead of the routing table's choice")
     drill.add_argument(
-        "--at", metavar="TIME", help="simulated trigger time, e.g. 2026-11-28T03:00 (local; default now)"
+        "--at",
+        metavar="TIME",
+        help="simulated trigger time, e.g. 2026-11-28T03:00 (in the zone of the schedules the policy "
+        "pages, else this machine's; default now)",
     )
     drill.add_argument(
         "--ack-by",
@@ -71,23 +76,36 @@ def drill_request(args: argparse.Namespace, config: Config) -> DrillRequest:
         service=service,
         severity=severity,
         policy=args.policy,
-        at=_at(args.at),
+        at=_at(args.at, _zone(config, config.policy_for(service, severity, args.policy))),
         ack_by=None if args.ack_by is None else _ack_by(args.ack_by, config),
     )
 
 
-def _at(text: str | None) -> datetime:
-    """Aware, in the zone written; a time without an offset is this machine's local time."""
+def _zone(config: Config, policy: EscalationPolicy) -> tzinfo | str:
+    """Where a time without an offset is read: the zone of the schedules the policy pages, as
+    ``escalate oncall --at`` reads it, else this machine's; several zones give a sentence instead."""
+    zones = sorted({config.schedules[name].time_zone for name in policy.schedules()})
+    if len(zones) > 1:
+        return f"policy {policy.name!r} pages schedules in {' and '.join(zones)}"
+    return ZoneInfo(zones[0]) if zones else datetime.now().astimezone().tzinfo or UTC
+
+
+def _at(text: str | None, zone: tzinfo | str) -> datetime:
+    """Aware and shown in ``zone``; when the policy's schedules disagree on one, the time must
+    carry an offset and is shown in UTC."""
+    shown = zone if isinstance(zone, tzinfo) else UTC
     if text is None:
-        return datetime.now().astimezone()
+        return datetime.now(shown)
     try:
-        at = datetime.fromisoformat(text.strip())
+        naive = datetime.fromisoformat(text.strip()).tzinfo is None
     except ValueError:
-        raise BadInputError(
-            f"--at: {text!r} is not a time; write it like 2026-11-28T03:00 (local time) "
-            "or 2026-11-28T03:00+01:00"
-        ) from None
-    return at if at.tzinfo else at.astimezone()
+        naive = False  # moment() below says what to write
+    if naive and isinstance(zone, str):
+        raise BadInputError(f"--at: {zone}; add an offset, e.g. {text.strip()}Z or {text.strip()}+01:00")
+    try:
+        return moment(text, shown).astimezone(shown)
+    except ValueError as error:
+        raise BadInputError(f"--at: {error}") from None
 
 
 def _ack_by(text: str, config: Config) -> AckBy:

@@ -8,11 +8,14 @@ request is always answered 200 (Slack shows the user an error otherwise): what t
 comes back as an ephemeral message, and a success replaces the message's action buttons with a
 line saying who did what. Slack ignores the response body of a button click and reads updates
 from the payload's ``response_url``, so the answer is posted there (to Slack's own host or this
-machine only) and returned as the body too.
+machine only) and returned as the body too. Slack also shows the user an error when the 200 takes
+over 3 seconds, so a click the worker has not applied within ``ANSWER_WITHIN`` seconds is answered
+200 at once, and its update follows through the ``response_url`` when the worker has applied it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -40,6 +43,8 @@ MAX_AGE_SECONDS = 5 * 60
 """Requests signed longer ago than this are refused as replays (Slack's own recommendation)."""
 SLACK_RESPONSE_HOST = "hooks.slack.com"
 RESPONSE_TIMEOUT_SECONDS = 5.0
+ANSWER_WITHIN = 2.0
+"""Seconds a click waits for the worker before its 200; Slack's own limit is 3 seconds."""
 BUTTONS: dict[str, tuple[str, dict[str, str]]] = {
     "escalation:acknowledge": ("acknowledge", {}),
     "escalation:escalate": ("escalate", {"reason": "escalated from Slack"}),
@@ -264,7 +269,8 @@ async def respond(url: str, message: dict[str, Any]) -> None:
 SLACK_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "verified: the message update or ephemeral sentence also posted to the payload's "
-        "response_url ({} for a link button)"
+        "response_url ({} for a link button, or when the worker has not applied the click within 2 s: "
+        "the update then follows through the response_url alone)"
     },
     400: {"description": "a malformed payload; the sentence names the field"},
     401: {"description": "not signed by the Slack app, or signed more than 5 minutes ago"},
@@ -301,10 +307,24 @@ def slack_routes(app: FastAPI) -> None:
         body = await body_bytes(request)
         verify(verifier, request.headers, body, datetime.now(UTC).timestamp())
         click = parse_payload(body)
-        message = await answer(door, click)
-        if message and click.response_url:
-            if response_url_allowed(click.response_url):
-                background.add_task(respond, click.response_url, message)
-            else:
-                log.warning("slack response_url is not Slack's; not called")
+        answering = asyncio.ensure_future(answer(door, click))
+        try:
+            message = await asyncio.wait_for(asyncio.shield(answering), ANSWER_WITHIN)
+        except TimeoutError:  # the worker is slow: answer Slack now, update the message later
+            background.add_task(_respond_when_answered, answering, click.response_url)
+            return {}
+        background.add_task(_respond_if_allowed, click.response_url, message)
         return message
+
+
+async def _respond_when_answered(answering: asyncio.Future[dict[str, Any]], url: str) -> None:
+    await _respond_if_allowed(url, await answering)
+
+
+async def _respond_if_allowed(url: str, message: dict[str, Any]) -> None:
+    if not (message and url):
+        return
+    if response_url_allowed(url):
+        await respond(url, message)
+    else:
+        log.warning("slack response_url is not Slack's; not called")

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 def test_the_installed_command_prints_the_ladder_and_leaves_nothing_behind(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "ESCALATION_"))}
-    env |= {"ESCALATION_CONFIG": str(EXAMPLE_CONFIG), "TZ": "UTC"}
+    env |= {"ESCALATION_CONFIG": str(EXAMPLE_CONFIG), "TZ": "UTC"}  # support's schedule zone wins
     drill = [binary("escalate"), "drill", "--service", "checkout", "--severity", "SEV1"]
 
     done = subprocess.run(
@@ -30,7 +30,7 @@ def test_the_installed_command_prints_the_ladder_and_leaves_nothing_behind(tmp_p
 
     assert done.returncode == 0, done.stderr
     assert done.stderr == "", "no SDK or worker lines around the table"
-    assert "triggered Sat 2026-11-28 03:00 UTC" in done.stdout
+    assert "triggered Sat 2026-11-28 03:00 EST" in done.stdout
     assert "+5m     Sat 03:05  supervisor  backup   1      sam via console" in done.stdout
     assert done.stdout.endswith("Acknowledged by sam at +6m.\n")
     assert list(tmp_path.iterdir()) == [], "no data directory, database or secrets file"

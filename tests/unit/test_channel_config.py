@@ -167,6 +167,13 @@ def test_a_slack_member_id_names_one_responder(config_dir: Path) -> None:
     assert "ana and ben have the same contact.slack.mention" in problem
 
 
+def test_a_phone_number_names_one_responder(config_dir: Path) -> None:
+    edit(config_dir, ROSTER, 'phone: "+15550100102"', 'phone: "+15550100101"')  # ben gets ana's number
+    problem = the_problem(config_dir, ROSTER, "responders")
+    assert "ana and ben have the same contact.phone" in problem
+    assert "+15550100101" not in problem, "contact details never reach errors"
+
+
 def test_a_ca_file_is_found_relative_to_the_configuration_directory(config_dir: Path) -> None:
     edit(config_dir, CHANNELS, "security: none", "security: starttls\n  ca_file: certs/relay.pem")
     problem = the_problem(config_dir, CHANNELS, "email.ca_file")

@@ -3,12 +3,19 @@ any server starts; and the offsets it prints, in whole seconds of the ladder."""
 
 from __future__ import annotations
 
+import argparse
+import shutil
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from escalation.config import load_config
 from starter.cli import run
 from starter.drill import whole_seconds
+from starter.drill_cli import drill_request
+from starter.errors import BadInputError
 from tests.support import EXAMPLE_CONFIG
 
 GOOD = ["drill", "--service", "checkout", "--severity", "SEV1"]
@@ -78,3 +85,48 @@ def test_a_busy_machines_delay_of_over_half_a_second_per_step_is_still_left_out(
     times = [start + n * timedelta(seconds=5.6) for n in range(1, 6)]
 
     assert whole_seconds(times, start) == [5, 10, 15, 20, 25]
+
+
+def _drill_args(policy: str | None, at: str) -> argparse.Namespace:
+    return argparse.Namespace(service="checkout", severity="SEV1", policy=policy, at=at, ack_by=None)
+
+
+def test_a_time_without_offset_is_read_in_the_zone_of_the_policys_schedules_as_oncall_reads_it() -> None:
+    config = load_config(EXAMPLE_CONFIG)  # support pages schedule:frontline (America/New_York)
+
+    request = drill_request(_drill_args(None, "2026-11-28T03:00"), config)
+
+    assert request.at == datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    assert request.at.tzinfo == ZoneInfo("America/New_York"), "the drill shows its times in that zone"
+    written = drill_request(_drill_args(None, "2026-11-28T03:00Z"), config)
+    assert written.at == datetime(2026, 11, 28, 3, 0, tzinfo=UTC), "an offset written wins"
+
+
+def test_a_policy_without_schedules_reads_it_in_this_machines_zone() -> None:
+    config = load_config(EXAMPLE_CONFIG)
+
+    request = drill_request(_drill_args("demo", "2026-11-28T03:00"), config)
+
+    assert request.at == datetime(2026, 11, 28, 3, 0).astimezone()
+
+
+def test_schedules_in_two_zones_need_an_offset(tmp_path: Path) -> None:
+    directory = shutil.copytree(EXAMPLE_CONFIG, tmp_path / "config")
+    frontline = (directory / "schedules" / "frontline.yaml").read_text(encoding="utf-8")
+    berlin = frontline.replace("time_zone: America/New_York", "time_zone: Europe/Berlin")
+    (directory / "schedules" / "berlin.yaml").write_text(berlin, encoding="utf-8")
+    support = directory / "policies" / "support.yaml"
+    text = support.read_text(encoding="utf-8")
+    support.write_text(text.replace('"schedule:frontline"', '"schedule:frontline", "schedule:berlin"'))
+    config = load_config(directory)
+
+    with pytest.raises(BadInputError) as refused:
+        drill_request(_drill_args(None, "2026-11-28T03:00"), config)
+
+    assert str(refused.value) == (
+        "--at: policy 'support' pages schedules in America/New_York and Europe/Berlin; "
+        "add an offset, e.g. 2026-11-28T03:00Z or 2026-11-28T03:00+01:00"
+    )
+    assert drill_request(_drill_args(None, "2026-11-28T03:00+01:00"), config).at == datetime(
+        2026, 11, 28, 2, 0, tzinfo=UTC
+    )

@@ -158,6 +158,24 @@ async def test_acknowledge_acts_as_the_roster_responder_and_replaces_the_buttons
     assert responses(receivers) == [update], "the same update went to Slack's response_url"
 
 
+async def test_a_click_the_worker_is_slow_to_apply_is_answered_at_once_and_updated_later(
+    slack: Api, receivers: Receivers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slack shows the user an error after 3 s: the 200 does not wait for a slow worker."""
+    monkeypatch.setattr("starter.web.slack_actions.ANSWER_WITHIN", 0)
+    view = await current(slack)
+    sent = message(view)
+
+    answered = await post(slack, click(sent, "escalation:acknowledge", response_url=response_url(receivers)))
+
+    assert (answered.status_code, answered.json()) == (200, {})
+    after = await slack.ladder.api.status(view.incident_id)
+    assert after.acknowledged_by == "ana"
+    [update] = responses(receivers)
+    assert update["replace_original"] is True
+    assert update["blocks"][-3]["elements"][0]["text"].startswith("acknowledged by Ana Frontline (frontline)")
+
+
 async def test_escalate_hands_over_once_and_a_second_click_reports_where_it_is(
     slack: Api, receivers: Receivers
 ) -> None:
