@@ -10,6 +10,7 @@ to the drill's simulated time. Nothing leaves the process and nothing is written
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -47,6 +48,17 @@ class RecordedPage:
     """The step's schedules, each with whom it had on call (none: the tier names people only)."""
 
 
+def paged_at(request: NotifyRequest, scheduled: datetime) -> datetime:
+    """When the workflow paged, on its own clock: the step's deadline less its wait.
+
+    The activity's scheduling time comes later by however long the worker took over that step,
+    which differs from step to step on a busy machine and so skews the gaps between pages either
+    way. The wait is whole seconds and that delay well under one, so the wait is the deadline's
+    distance from the scheduling time, rounded up."""
+    wait = math.ceil((request.deadline - scheduled) / timedelta(seconds=1))
+    return request.deadline - timedelta(seconds=wait)
+
+
 class PageRecorder:
     """Registered under the notify, resolve-targets and close-out activity names in place of the
     real ones. ``clock_offset`` moves the resolver's clock from the server's to the drill's."""
@@ -73,7 +85,13 @@ class PageRecorder:
         on_call = resolved.schedules if resolved and resolved.responders == request.targets else {}
         self._pages.setdefault(
             request.idempotency_key,
-            RecordedPage(activity.info().scheduled_time, request, tuple(sends), tuple(refused), on_call),
+            RecordedPage(
+                paged_at(request, activity.info().scheduled_time),
+                request,
+                tuple(sends),
+                tuple(refused),
+                on_call,
+            ),
         )
         recorded = [
             Delivery(responder=responder, channel=send.channel, delivered=True, detail=RECORDED)

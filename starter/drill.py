@@ -23,6 +23,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from pydantic import BaseModel
 from temporalio.client import WorkflowHandle
@@ -230,26 +231,29 @@ async def _terminate(handle: WorkflowHandle) -> None:
         await handle.terminate("drill finished")
 
 
-Timed = tuple[datetime, RowKind, dict[str, object]]
-"""A row before its offset is known: when it happened on the server's clock, its kind, its fields."""
+class Timed(NamedTuple):
+    """A row before its offset is known: when it happened on the server's clock, its kind, its fields."""
 
-
-EARLY_STAMP_SECONDS = 0.3
+    at: datetime
+    kind: RowKind
+    fields: dict[str, object]
+    acted_at: int | None = None
+    """For what the drill did itself (an acknowledgement at ``--ack-by``), the offset it was done
+    at, in seconds; the ladder's own moments are counted by ``whole_seconds``."""
 
 
 def whole_seconds(times: list[datetime], start: datetime) -> list[int]:
     """Seconds since ``start`` of each of ``times`` (in order) as if the worker took no time.
 
-    Each step of the real workflow starts a few milliseconds after the deadline that ended the one
-    before (the worker's own time, on a clock that runs while it works), and over a long ladder
-    those add up. Every wait of a ladder is whole seconds, and so is every drill offset: each gap
-    between consecutive moments, taken to whole seconds, removes them. A busy machine lengthens a
-    gap by up to most of a second, while a moment's stamp may come a little before the time its
-    wait was counted from: so a gap counts down to the second unless it is within 0.3 s of the next.
+    Each step of the real workflow starts a little after the deadline that ended the one before
+    (the worker's own time, on a clock that runs while it works), and over a long ladder those
+    add up. Every wait of a ladder is whole seconds and counted from the moment before it, so each
+    gap between consecutive moments is its wait plus that step's delay, and taking each gap down
+    to the second removes the delays, as long as each stays under a second.
     """
     offsets, last, total = [], start, 0
     for at in times:
-        total += math.floor((at - last).total_seconds() + EARLY_STAMP_SECONDS)
+        total += math.floor((at - last).total_seconds())
         offsets.append(total)
         last = at
     return offsets
@@ -300,22 +304,25 @@ class _Drive:
             view = await settled(self._handle)
 
     def _seconds_of(self, view: StatusView) -> Callable[[datetime], float]:
-        """Seconds since the trigger of a moment on the server's clock, counted from the latest row
-        (see ``whole_seconds``)."""
-        timed = self._timed(view)
-        last, offset = (timed[-1][0], self._offsets(timed)[-1]) if timed else (self._triggered_at, 0)
+        """Seconds since the trigger of a moment on the server's clock, counted from the ladder's
+        latest row (see ``whole_seconds``)."""
+        timed = [row for row in self._timed(view) if row.acted_at is None]
+        last, offset = (timed[-1].at, self._offsets(timed)[-1]) if timed else (self._triggered_at, 0)
         return lambda at: offset + (at - last).total_seconds()
 
     async def _acknowledge(self, ack: AckBy, now: datetime) -> StatusView:
         """Through the workflow's acknowledge update, as ``escalate ack`` sends it."""
         request = AcknowledgeRequest(responder=ack.responder, note="drill")
+        offset = round(ack.offset.total_seconds())
         try:
             await self._escalations.act(self._handle.id, "acknowledge", request)
         except RefusedError as refused:
-            self._acted.append((now, RowKind.REFUSED, {"responder": ack.responder, "note": refused.reason}))
+            fields = {"responder": ack.responder, "note": refused.reason}
+            self._acted.append(Timed(now, RowKind.REFUSED, fields, offset))
             return await settled(self._handle)
         view = await settled(self._handle)
-        self._acted.append((view.acknowledged_at or now, RowKind.ACKNOWLEDGED, {"responder": ack.responder}))
+        acked = Timed(view.acknowledged_at or now, RowKind.ACKNOWLEDGED, {"responder": ack.responder}, offset)
+        self._acted.append(acked)
         return view
 
     def _page(self, page: RecordedPage) -> Timed:
@@ -336,26 +343,29 @@ class _Drive:
                 Unreachable(responder=d.responder, channel=d.channel, reason=d.detail) for d in page.refused
             ],
         }
-        return page.at, RowKind.PAGE, fields
+        return Timed(page.at, RowKind.PAGE, fields)
 
     def _timed(self, view: StatusView) -> list[Timed]:
         """Pages, steps skipped with nobody on call, acknowledgements tried and the ladder's
         exhaustion, in the order they happened."""
         timed = [self._page(page) for page in self._recorder.pages] + self._acted
         timed += [
-            (e.at, RowKind.SKIPPED, {"tier": e.tier_name, "phase": e.phase, "note": e.note})
+            Timed(e.at, RowKind.SKIPPED, {"tier": e.tier_name, "phase": e.phase, "note": e.note})
             for e in view.timeline
             if e.kind is EventKind.SKIPPED
         ]
         timed += [
-            (e.at, RowKind.EXHAUSTED, {"note": e.note})
+            Timed(e.at, RowKind.EXHAUSTED, {"note": e.note})
             for e in view.timeline
             if e.kind is EventKind.EXHAUSTED
         ]
-        return sorted(timed, key=lambda row: row[0])
+        return sorted(timed, key=lambda row: row.at)
 
     def _offsets(self, timed: list[Timed]) -> list[int]:
-        return whole_seconds([at for at, _, _ in timed], self._triggered_at)
+        """The ladder's moments in whole seconds, each counted from the one before it; the drill's
+        own acts at the offset they were done at."""
+        ladder = iter(whole_seconds([row.at for row in timed if row.acted_at is None], self._triggered_at))
+        return [next(ladder) if row.acted_at is None else row.acted_at for row in timed]
 
     def _finish(self, view: StatusView) -> tuple[list[DrillRow], DrillEnd]:
         timed = self._timed(view)
@@ -367,7 +377,7 @@ class _Drive:
                 kind=kind,
                 **fields,
             )
-            for (_, kind, fields), seconds in zip(timed, self._offsets(timed), strict=True)
+            for (_, kind, fields, _), seconds in zip(timed, self._offsets(timed), strict=True)
         ]
         ending = RowKind.ACKNOWLEDGED if view.status is Status.ACKNOWLEDGED else RowKind.EXHAUSTED
         last = next(row for row in reversed(rows) if row.kind is ending)

@@ -11,12 +11,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from activities.drill_recorder import paged_at
 from escalation.config import load_config
 from starter.cli import run
 from starter.drill import whole_seconds
 from starter.drill_cli import drill_request
 from starter.errors import BadInputError
 from tests.support import EXAMPLE_CONFIG
+from tests.unit.test_knowledge import request as notify_request
 
 GOOD = ["drill", "--service", "checkout", "--severity", "SEV1"]
 
@@ -85,6 +87,22 @@ def test_a_busy_machines_delay_of_over_half_a_second_per_step_is_still_left_out(
     times = [start + n * timedelta(seconds=5.6) for n in range(1, 6)]
 
     assert whole_seconds(times, start) == [5, 10, 15, 20, 25]
+
+
+def test_a_page_is_dated_when_the_workflow_paged_whatever_the_worker_took_to_schedule_it() -> None:
+    """A busy worker scheduled one step's page 0.8 s late and the next one's 0.05 s late: dated by
+    scheduling time the second gap would be 0.75 s short, and a whole second short after flooring."""
+    paged = [datetime(2026, 11, 28, 3, 0, tzinfo=UTC), datetime(2026, 11, 28, 3, 15, 0, 20_000, tzinfo=UTC)]
+    waits = [timedelta(minutes=15), timedelta(minutes=7, seconds=30)]
+    delays = [timedelta(seconds=0.8), timedelta(seconds=0.05)]
+
+    dated = [
+        paged_at(notify_request().model_copy(update={"deadline": at + wait}), at + delay)
+        for at, wait, delay in zip(paged, waits, delays, strict=True)
+    ]
+
+    assert dated == paged
+    assert whole_seconds(dated, paged[0]) == [0, 900]
 
 
 def _drill_args(policy: str | None, at: str) -> argparse.Namespace:
