@@ -237,7 +237,7 @@ class Timed(NamedTuple):
     at: datetime
     kind: RowKind
     fields: dict[str, object]
-    acted_at: int | None = None
+    acted_offset: int | None = None
     """For what the drill did itself (an acknowledgement at ``--ack-by``), the offset it was done
     at, in seconds; the ladder's own moments are counted by ``whole_seconds``."""
 
@@ -306,7 +306,7 @@ class _Drive:
     def _seconds_of(self, view: StatusView) -> Callable[[datetime], float]:
         """Seconds since the trigger of a moment on the server's clock, counted from the ladder's
         latest row (see ``whole_seconds``)."""
-        timed = [row for row in self._timed(view) if row.acted_at is None]
+        timed = [row for row in self._timed(view) if row.acted_offset is None]
         last, offset = (timed[-1].at, self._offsets(timed)[-1]) if timed else (self._triggered_at, 0)
         return lambda at: offset + (at - last).total_seconds()
 
@@ -364,8 +364,10 @@ class _Drive:
     def _offsets(self, timed: list[Timed]) -> list[int]:
         """The ladder's moments in whole seconds, each counted from the one before it; the drill's
         own acts at the offset they were done at."""
-        ladder = iter(whole_seconds([row.at for row in timed if row.acted_at is None], self._triggered_at))
-        return [next(ladder) if row.acted_at is None else row.acted_at for row in timed]
+        ladder = iter(
+            whole_seconds([row.at for row in timed if row.acted_offset is None], self._triggered_at)
+        )
+        return [next(ladder) if row.acted_offset is None else row.acted_offset for row in timed]
 
     def _finish(self, view: StatusView) -> tuple[list[DrillRow], DrillEnd]:
         timed = self._timed(view)

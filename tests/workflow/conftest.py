@@ -94,9 +94,9 @@ class Ladder:
     ) -> StatusView:
         """Skip escalation time a slice at a time until ``check`` holds, at most ``within``.
 
-        One long ``env.sleep`` is not enough when pages retry: a busy worker can fall behind
-        the server's clock, and the last steps then run after the sleep has returned, with
-        nothing left to skip their timers. Timers still fire at their exact times.
+        Under load, one long ``env.sleep`` has returned with a ladder of retried pages still
+        steps short of the end and its clock no longer skipping; checking between slices
+        skips time again for as long as the ladder needs. Timers still fire at their exact times.
         """
         slice_ = timedelta(minutes=5)
         for _ in range(math.ceil(within / slice_)):
