@@ -15,6 +15,9 @@ from escalation.durations import Duration
 DEFAULT_TASK_QUEUE = "escalations"
 DEFAULT_UI_URL = "http://localhost:8233"
 SECRET_ENV = "ESCALATION_API_SECRET"
+OWNER_ONLY_FILE = 0o600
+OWNER_ONLY_DIR = 0o700
+"""Modes of what the data directory holds (records, secrets, logs): its owner's only."""
 """Signs responder tokens and the action links in pages; the API and the worker share it."""
 
 

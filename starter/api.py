@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from temporalio.client import (
@@ -34,7 +34,6 @@ from temporalio.common import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.store import RecordStore
 from escalation.actions import Action, ActionRequest, named
 from escalation.config import Config, load_config, validation_problems
 from escalation.durations import format_duration
@@ -58,6 +57,9 @@ from starter.connection import connect, connect_with_retry
 from workflows import visibility
 from workflows.escalation import EscalationWorkflow
 from workflows.reply_codes import ReplyCodesWorkflow
+
+if TYPE_CHECKING:
+    from activities.store import RecordStore
 
 CLOSING_WAIT = timedelta(seconds=30)
 T = TypeVar("T")
@@ -161,7 +163,10 @@ class Escalations:
 
     @cached_property
     def store(self) -> RecordStore:
-        """The record store the workers write, made on first use: one connection pool per client."""
+        """The record store the workers write, made on first use: one connection pool per client
+        (and SQLAlchemy imported on first use: most commands never read a record)."""
+        from activities.store import RecordStore
+
         return RecordStore.from_settings(self._settings)
 
     @classmethod

@@ -2,6 +2,8 @@
 
 Every failure is one line on stderr and a non-zero exit code: 2 for bad input (arguments,
 configuration, incident files), 1 for refusals and problems reaching Temporal.
+Heavy libraries (SQLAlchemy, PyJWT, the web server, the test server of drills) are imported by
+the commands that use them, so the commands of a 3 a.m. page start quickly.
 """
 
 from __future__ import annotations
@@ -19,8 +21,6 @@ from typing import Any, TextIO
 from pydantic import BaseModel, ValidationError
 from temporalio.service import RPCError
 
-from activities.pages import load_worker_config
-from activities.store import RecordStore
 from escalation import ladder
 from escalation.actions import ACTIONS, Action
 from escalation.config import CHANNELS_FILE, Config, ConfigError, load_config, read_yaml, validation_problems
@@ -54,8 +54,6 @@ from starter.logs import configure_logging
 from starter.oncall import add_oncall_command, coverage_warnings
 from starter.report import add_report_command
 from starter.similar import add_command as add_similar_command
-from starter.web import tokens
-from starter.web.tokens import secret_problem
 
 BAD_INPUT = 2
 FAILED = 1
@@ -259,6 +257,8 @@ async def _status(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def _record(args: argparse.Namespace, settings: Settings) -> None:
+    from activities.store import RecordStore  # imported on use (see the module docstring)
+
     store = RecordStore.from_settings(settings)
     record = store.latest(args.incident_id)
     if record is None:
@@ -304,6 +304,8 @@ def _load_for_worker(
     """The configuration, and the channel secrets a worker started from here would need; the
     ``names`` missing here are read from the data directory, made up there once for the
     embedded default."""
+    from activities.pages import load_worker_config  # imported on use (see the module docstring)
+
     config = load_worker_config(settings.config_dir)
     use_local_secrets(data_dir or settings.data_dir, names(config), os.environ, generate=_embedded_default())
     if problems := config.channels.secret_problems(os.environ, str(settings.config_dir / CHANNELS_FILE)):
@@ -317,6 +319,8 @@ def _missing_integration_keys(config: Config, settings: Settings) -> list[str]:
 
 async def _check(args: argparse.Namespace, settings: Settings) -> None:
     """Everything a worker and 'escalate serve' started here would need, secrets included."""
+    from activities.pages import load_worker_config
+
     config = load_worker_config(settings.config_dir)
     if not args.skip_secrets:
         channels = str(settings.config_dir / CHANNELS_FILE)
@@ -378,6 +382,8 @@ def _ttl(text: str) -> timedelta:
 
 
 def _api_secret() -> str:
+    from starter.web.tokens import secret_problem  # imported on use (see the module docstring)
+
     secret = os.environ.get(SECRET_ENV)
     if problem := secret_problem(secret):
         raise BadInputError(problem)
@@ -392,6 +398,8 @@ async def _token(args: argparse.Namespace, settings: Settings) -> None:
     if args.responder not in roster.responders:
         known = ", ".join(sorted(roster.responders))
         raise BadInputError(f"--as: {args.responder!r} is not in the roster; use one of: {known}")
+    from starter.web import tokens
+
     print(tokens.issue(args.responder, args.ttl, _api_secret()))
 
 

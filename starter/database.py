@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from activities.store import RecordStore
 from escalation.settings import Settings
 from escalation.text import for_terminal
 
@@ -22,6 +21,8 @@ def add_db_command(commands: argparse._SubParsersAction) -> None:
 
 
 async def upgrade_database(args: argparse.Namespace, settings: Settings) -> None:
+    from activities.store import RecordStore  # imported on use (see starter/cli.py)
+
     store = RecordStore.from_settings(settings)
     await asyncio.to_thread(store.upgrade)
     revision = await asyncio.to_thread(store.revision)

@@ -10,7 +10,6 @@ import logging
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
-from activities.pages import load_worker_config
 from escalation.config import Config
 from escalation.durations import parse_duration
 from escalation.models import EscalationPolicy, Severity, service_id
@@ -18,7 +17,7 @@ from escalation.schedules import moment
 from escalation.settings import Settings
 from escalation.state import Status
 from escalation.text import for_terminal
-from starter.drill import AckBy, DrillReport, DrillRequest, DrillRow, RowKind, run_drill
+from starter.drill_report import AckBy, DrillReport, DrillRequest, DrillRow, RowKind
 from starter.errors import BadInputError
 from starter.report import table
 
@@ -48,6 +47,10 @@ def add_drill_command(commands: argparse._SubParsersAction) -> None:
 
 
 async def run_drill_command(args: argparse.Namespace, settings: Settings) -> None:
+    # imported on use (see starter/cli.py): the test server, a worker, the page templates
+    from activities.pages import load_worker_config
+    from starter.drill import run_drill
+
     config = load_worker_config(settings.config_dir)
     logging.getLogger("temporalio").setLevel(
         logging.WARNING

@@ -28,8 +28,7 @@ from typing import Any
 
 from temporalio.client import Client
 
-from activities.store import OWNER_ONLY_DIR, OWNER_ONLY_FILE, RecordStore
-from escalation.settings import Settings
+from escalation.settings import OWNER_ONLY_DIR, OWNER_ONLY_FILE, Settings
 from starter.local_secrets import write_owner_only
 from workflows import visibility
 
@@ -351,6 +350,8 @@ def upgrade_record_store(env: Mapping[str, str]) -> None:
     """Migrate the record store the worker will use before starting anything: a wrong
     ESCALATION_DATABASE_URL stops ``up`` with the fix, not a worker crash loop. (The worker
     upgrades at start too, for deployments without ``up``; concurrent upgrades wait their turn.)"""
+    from activities.store import RecordStore  # imported on use (see starter/cli.py)
+
     RecordStore.from_settings(Settings.from_env(env)).upgrade()
 
 

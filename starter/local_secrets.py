@@ -16,10 +16,9 @@ from collections.abc import Mapping, MutableMapping
 from enum import Enum
 from pathlib import Path
 
-from activities.store import OWNER_ONLY_DIR, OWNER_ONLY_FILE
 from escalation.channel_settings import WEBHOOK_SECRET_PREFIX, is_webhook_secret
 from escalation.config import Config
-from escalation.settings import SECRET_ENV
+from escalation.settings import OWNER_ONLY_DIR, OWNER_ONLY_FILE, SECRET_ENV
 
 SECRETS_FILE = "secrets.env"
 SECRET_BYTES = 32

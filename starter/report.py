@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from activities.store import OWNER_ONLY_FILE, RecordStore
 from escalation.durations import parse_duration
 from escalation.models import service_id
 from escalation.report_figures import (
@@ -23,7 +22,7 @@ from escalation.report_figures import (
     time_zone,
 )
 from escalation.reports import utc_text
-from escalation.settings import Settings
+from escalation.settings import OWNER_ONLY_FILE, Settings
 from escalation.text import for_terminal
 from starter.errors import BadInputError
 from starter.report_page import report_page
@@ -70,6 +69,8 @@ async def run_report(args: argparse.Namespace, settings: Settings) -> None:
     _option("--timezone", time_zone, args.timezone)
     hours = WorkingHours(timezone=args.timezone)
     html = None if args.html is None else _option("--html", _writable, args.html)
+    from activities.store import RecordStore  # imported on use (see starter/cli.py)
+
     now = datetime.now(UTC)
     since = now - period
     records = await asyncio.to_thread(

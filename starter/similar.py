@@ -12,15 +12,18 @@ import argparse
 import asyncio
 import json
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from activities.knowledge import SIMILAR_LIMIT
-from activities.store import RecordStore
 from escalation.learning import SimilarIncident
 from escalation.models import Incident
 from escalation.reports import headline, similar_text
 from escalation.settings import Settings
 from escalation.text import for_terminal
 from starter.api import Escalations, UnknownIncidentError
+
+if TYPE_CHECKING:
+    from activities.store import RecordStore
 
 
 async def similar_incidents(
@@ -52,6 +55,8 @@ async def _latest(
 
 
 async def _similar(args: argparse.Namespace, settings: Settings) -> None:
+    from activities.store import RecordStore  # imported on use (see starter/cli.py)
+
     escalations = await Escalations.connect(settings)
     incident, found = await similar_incidents(
         escalations, RecordStore.from_settings(settings), args.incident_id

@@ -16,10 +16,9 @@ from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from escalation.config import ConfigError
+from escalation.settings import OWNER_ONLY_DIR, OWNER_ONLY_FILE
 
 URL_ENV = "ESCALATION_DATABASE_URL"
-OWNER_ONLY_FILE = 0o600
-OWNER_ONLY_DIR = 0o700
 EXAMPLES = "sqlite:///path/to/escalations.db or postgresql+psycopg://user:password@host:5432/escalations"
 WRITE = "escalation_write"
 """Execution option: this transaction writes, so on SQLite it takes the write lock when it begins

@@ -44,7 +44,7 @@ def test_a_bad_option_is_one_line_naming_it_and_the_fix(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], options: list[str], expected: str
 ) -> None:
     monkeypatch.setenv("ESCALATION_CONFIG", str(EXAMPLE_CONFIG))
-    monkeypatch.setattr("starter.drill_cli.run_drill", _never_started)
+    monkeypatch.setattr("starter.drill.run_drill", _never_started)
     args = GOOD + options  # a later option replaces the good one
 
     assert run(args) == 2

@@ -18,7 +18,8 @@ from escalation.models import Channel, EscalationPolicy, Severity, schedule_name
 from escalation.schedules import Schedule, on_call
 from escalation.state import Status, Step
 from starter.cli import run
-from starter.drill import AckBy, DrillReport, DrillRequest, RowKind, run_drill
+from starter.drill import run_drill
+from starter.drill_report import AckBy, DrillReport, DrillRequest, RowKind
 from tests.support import EXAMPLE_CONFIG, REPO, policy
 
 AT = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
