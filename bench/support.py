@@ -10,7 +10,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from escalation.settings import SECRET_ENV, Settings
 from starter.api import Escalations
 from starter.connection import connect, ensure_search_attributes
 from starter.embedded import Embedded, server_command, spawn, wait_until_serving
+from tests.ports import free_port
 
 ESCALATION_QUEUE = "bench-escalations"
 HOLD_POLICY = "bench-hold"
@@ -88,12 +88,6 @@ def write_config(directory: Path, due_seconds: int) -> Path:
         DUE.format(name=DUE_POLICY, seconds=due_seconds)
     )
     return directory
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def cpu_seconds(pid: int) -> float:

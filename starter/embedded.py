@@ -71,8 +71,12 @@ class MetricsPorts:
             settings.metrics_host,
         )
 
+    def flags(self) -> dict[str, int]:
+        """The port of each flag, for checks naming the flag to change."""
+        return {"--metrics-port": self.worker, "--sdk-metrics-port": self.sdk}
+
     def check_free(self) -> None:
-        for port, flag in ((self.worker, "--metrics-port"), (self.sdk, "--sdk-metrics-port")):
+        for flag, port in self.flags().items():
             if port:
                 _check_free(port, flag, ", or 0 to turn it off")
 
@@ -357,6 +361,7 @@ def upgrade_record_store(env: Mapping[str, str]) -> None:
 
 def run_worker_only(env: dict[str, str], api_port: int, metrics: MetricsPorts) -> int:
     """``TEMPORAL_ADDRESS`` names a server already: only the worker and the API are needed."""
+    _check_distinct({"--api-port": api_port, **metrics.flags()})
     _check_free(api_port, "--api-port")
     metrics.check_free()
     upgrade_record_store(env)
@@ -375,6 +380,15 @@ def run_worker_only(env: dict[str, str], api_port: int, metrics: MetricsPorts) -
     )
 
 
+def _check_distinct(ports: dict[str, int]) -> None:
+    """Two servers given one port: the second would fail to start only after the first had."""
+    first: dict[int, str] = {}
+    for flag, port in ports.items():
+        if port and port in first:
+            raise EmbeddedServerError(f"{first[port]} and {flag} are both {port}; give each its own port")
+        first.setdefault(port, flag)
+
+
 def _check_free(port: int, flag: str, hint: str = "") -> None:
     if not _port_free(port):
         raise EmbeddedServerError(f"port {port} is already in use; pick another with {flag}{hint}")
@@ -383,6 +397,10 @@ def _check_free(port: int, flag: str, hint: str = "") -> None:
 def run_embedded(embedded: Embedded, demo_key: str | None = None) -> int:
     """Run the server, the worker and the API; ``demo_key`` (the demo integration's key) adds a
     ready-to-run ``curl`` line to the greeting."""
+    _check_distinct(
+        {"--port": embedded.port, "--ui-port": embedded.ui_port, "--api-port": embedded.api_port}
+        | embedded.metrics.flags()
+    )
     _check_free(embedded.api_port, "--api-port")
     embedded.metrics.check_free()
     for port, flag in ((embedded.port, "--port"), (embedded.ui_port, "--ui-port")):

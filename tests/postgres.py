@@ -10,7 +10,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import psycopg
 
+from tests.ports import free_port
 from tests.support import installed
 
 INSTALL = "apt-get install postgresql"
@@ -41,12 +41,6 @@ class PostgresServer:
         with psycopg.connect(f"host=127.0.0.1 port={self.port} user={SUPERUSER}", autocommit=True) as admin:
             admin.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _binaries() -> Path:

@@ -24,6 +24,7 @@ from aiohttp import web
 from aiosmtpd.controller import Controller
 
 from starter.inbox import Inbox
+from tests.ports import free_port
 from tests.support import DEMO_WEBHOOK_SECRET, example_config
 
 TWILIO_SID = "AC0123456789abcdef0123456789abcdef"
@@ -31,12 +32,6 @@ TWILIO_TOKEN = "twilio-test-token"
 TWILIO_ENV = {"TWILIO_ACCOUNT_SID": TWILIO_SID, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN}
 SLACK_TOKEN = "XyZ0sEcReT0tOkEn0123456"
 SECRET_SLACK_PATH = f"/hooks/T0001/B0001/{SLACK_TOKEN}"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

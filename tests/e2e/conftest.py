@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.ports import free_port
 from tests.support import binary, example_config
 
 START_TIMEOUT_SECONDS = 90
@@ -26,12 +26,6 @@ tiers:
   - {name: supervisor, primary: [sofia], ack_timeout: 2s}
   - {name: specialist, primary: [dba-kim], ack_timeout: 2s}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def pages_of(status: dict[str, Any]) -> list[tuple[str, list[str], str]]:

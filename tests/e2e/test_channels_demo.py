@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import Product, pages_of, start_product
-from tests.receivers import free_port
+from tests.ports import free_port
 from tests.support import EXAMPLE_CONFIG, binary
 
 pytestmark = pytest.mark.e2e

@@ -15,7 +15,7 @@ from structlog.testing import capture_logs
 from temporalio.testing import WorkflowEnvironment
 
 from starter.connection import connect_with_retry
-from tests.e2e.conftest import free_port
+from tests.ports import free_port
 from tests.support import EXAMPLE_CONFIG, binary
 
 pytestmark = pytest.mark.e2e

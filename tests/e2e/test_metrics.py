@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import Product, free_port, pages_of
+from tests.e2e.conftest import Product, pages_of
+from tests.ports import free_port
 from tests.scrape import Samples, samples
 from tests.support import DEMO_ALERTS_KEY, REPO, installed
 

@@ -18,7 +18,8 @@ import httpx
 import pytest
 
 from starter.web.tokens import SECRET_ENV
-from tests.e2e.conftest import Product, free_port
+from tests.e2e.conftest import Product
+from tests.ports import free_port
 from tests.support import DEMO_ALERTS_KEY, installed
 
 with warnings.catch_warnings():

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Product, free_port, pages_of, start_product
+from tests.e2e.conftest import Product, pages_of, start_product
+from tests.ports import free_port
 
 pytestmark = [
     pytest.mark.e2e,

@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from starter.local_secrets import SECRETS_FILE
-from tests.e2e.conftest import Product, free_port, pages_of, start_product
+from tests.e2e.conftest import Product, pages_of, start_product
+from tests.ports import free_port
 from tests.support import DEMO_ALERTS_KEY_ENV, DEMO_WEBHOOK_SECRET_ENV, EXAMPLE_CONFIG, binary
 
 pytestmark = pytest.mark.e2e

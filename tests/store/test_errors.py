@@ -12,7 +12,7 @@ import pytest
 from activities.store import RecordStore, StoreError
 from escalation.settings import Settings
 from starter.cli import run
-from tests.postgres import free_port
+from tests.ports import free_port
 from tests.store.records import closed
 from tests.support import EXAMPLE_CONFIG, binary
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +14,7 @@ from escalation.config import ConfigError
 from escalation.models import Channel
 from escalation.settings import Settings
 from escalation.state import Delivery, NotifyResult, Phase, Step
-from starter.embedded import EmbeddedServerError, MetricsPorts
+from starter.embedded import Embedded, EmbeddedServerError, MetricsPorts, run_embedded, run_worker_only
 from tests.scrape import growth, registry_samples
 
 
@@ -94,3 +95,15 @@ def test_up_refuses_a_taken_metrics_port_naming_the_flag(taken_port: int) -> Non
     with pytest.raises(EmbeddedServerError, match=f"port {taken_port} is already in use; pick another with "
                        "--sdk-metrics-port, or 0 to turn it off"):  # fmt: skip
         MetricsPorts(worker=0, sdk=taken_port).check_free()
+
+
+def test_up_refuses_one_port_for_two_servers_before_starting_anything(tmp_path: Path) -> None:
+    with pytest.raises(
+        EmbeddedServerError, match="--metrics-port and --sdk-metrics-port are both 9500; give each"
+    ):
+        run_worker_only({}, 8080, MetricsPorts(9500, 9500))
+    with pytest.raises(EmbeddedServerError, match="--api-port and --sdk-metrics-port are both 8080"):
+        run_worker_only({}, 8080, MetricsPorts(0, 8080))
+    with pytest.raises(EmbeddedServerError, match="--ui-port and --metrics-port are both 8233"):
+        run_embedded(Embedded(tmp_path / "data", 7233, 8233, 8080, MetricsPorts(8233, 0)))
+    assert not (tmp_path / "data").exists()

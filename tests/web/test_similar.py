@@ -13,7 +13,7 @@ from escalation.models import Incident
 from escalation.settings import Settings
 from starter.api import Escalations
 from starter.web.app import create_app
-from tests.receivers import free_port
+from tests.ports import free_port
 from tests.support import incident, start_input
 from tests.web.conftest import ENV, Api
 from tests.web.test_ingest import trigger

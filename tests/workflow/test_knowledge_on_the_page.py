@@ -24,7 +24,8 @@ from escalation.reports import web_ui_url
 from escalation.settings import DEFAULT_UI_URL
 from escalation.state import EscalationRecord, EventKind
 from starter.inbox import Caught
-from tests.receivers import TWILIO_ENV, Receivers, free_port, loopback_socket
+from tests.ports import free_port
+from tests.receivers import TWILIO_ENV, Receivers, loopback_socket
 from tests.support import incident, readable_history, start_input
 from tests.workflow.conftest import Ladder, notified, running_ladder
 
