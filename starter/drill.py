@@ -23,6 +23,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from temporalio.api.testservice.v1 import SleepRequest, UnlockTimeSkippingRequest
 from temporalio.client import WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
@@ -58,6 +59,8 @@ MARGIN = timedelta(milliseconds=100)
 was set for (the workflow task's own time)."""
 REAL_TIME_LIMIT = timedelta(minutes=2)
 POLL_SECONDS = 0.02
+SLEEP_ANSWER_WITHIN = timedelta(seconds=5)
+"""How long a request to skip time may go unanswered before the clock is watched instead."""
 
 
 class DrillError(EscalationError):
@@ -83,6 +86,39 @@ async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
     ) as env:
         await ensure_search_attributes(env.client)
         yield env
+
+
+async def skip_time(env: WorkflowEnvironment, duration: timedelta) -> None:
+    """``env.sleep`` that cannot hang.
+
+    Under CPU load, Temporal's test server has been seen to stop skipping time for good, with
+    nothing of any workflow pending: a lock on its clock was left behind. Its clock then runs at
+    the pace of real time, and a request to skip hours is never answered. So the request gets
+    ``SLEEP_ANSWER_WITHIN``, and the clock as long again to pass the target (the request's timer
+    stays set); only then is the left-behind lock released, once, with the test service's own
+    unlock, and the clock gets ``REAL_TIME_LIMIT``."""
+    target = await env.get_current_time() + duration
+    request = SleepRequest()
+    request.duration.FromTimedelta(duration)
+    try:
+        await env.client.test_service.unlock_time_skipping_with_sleep(request, timeout=SLEEP_ANSWER_WITHIN)
+        return
+    except RPCError:
+        pass  # the clock says whether the time was skipped
+    if await _clock_passes(env, target, SLEEP_ANSWER_WITHIN):
+        return
+    await env.client.test_service.unlock_time_skipping(UnlockTimeSkippingRequest())
+    if not await _clock_passes(env, target, REAL_TIME_LIMIT):
+        limit = format_duration(REAL_TIME_LIMIT)
+        raise DrillError(f"the test server's clock did not move {duration} ahead within {limit} of real time")
+
+
+async def _clock_passes(env: WorkflowEnvironment, target: datetime, within: timedelta) -> bool:
+    for _ in range(math.ceil(within.total_seconds() / POLL_SECONDS)):
+        if await env.get_current_time() >= target:
+            return True
+        await asyncio.sleep(POLL_SECONDS)
+    return False
 
 
 async def run_drill(
@@ -222,7 +258,7 @@ class _Drive:
                 wake = now + timedelta(seconds=ack.offset.total_seconds() - seconds(now))
             else:
                 raise DrillError(f"the ladder stopped at {view.status.value} with nothing left to wait for")
-            await self._env.sleep(max(wake - now, timedelta(milliseconds=1)))
+            await skip_time(self._env, max(wake - now, timedelta(milliseconds=1)))
             view = await settled(self._handle)
 
     def _seconds_of(self, view: StatusView) -> Callable[[datetime], float]:

@@ -26,6 +26,7 @@ from escalation.learning import review_workflow_id
 from escalation.settings import DEFAULT_UI_URL, Settings
 from escalation.state import EscalationInput, EscalationRecord, StatusView
 from starter.api import Escalations
+from starter.drill import skip_time
 from tests.support import example_config, policy, sqlite_store
 from worker import build_worker
 from workflows.escalation import EscalationWorkflow
@@ -103,7 +104,7 @@ class Ladder:
             view = await self.status(handle)
             if check(view):
                 return view
-            await self.env.sleep(slice_)
+            await skip_time(self.env, slice_)
         return await self.until(handle, check)
 
 

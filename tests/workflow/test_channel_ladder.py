@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from escalation.config import Config, load_config
 from escalation.state import EventKind, Status, StatusView, TimelineEvent
+from starter.drill import skip_time
 from tests.receivers import SECRET_SLACK_PATH, SLACK_TOKEN, TWILIO_ENV, TWILIO_TOKEN, Receivers
 from tests.support import DEMO_WEBHOOK_SECRET, incident, readable_history, start_input
 from tests.workflow.conftest import Ladder, running_ladder
@@ -66,7 +68,7 @@ async def test_an_incident_climbing_the_tiers_pages_every_channel_of_each_step(
         handle = await start(ladder, config)
         await ladder.until(handle, has(EventKind.NOTIFIED, 2))
         for pages in (4, 7):  # the backup, then the supervisor: three pages each
-            await time_skipping_env.sleep(10 * 60)
+            await skip_time(time_skipping_env, timedelta(minutes=10))
             await ladder.until(
                 handle, lambda v, n=pages: len(receivers.inbox.pages) + len(receivers.twilio.messages) >= n
             )
@@ -103,7 +105,7 @@ async def test_no_contact_detail_or_secret_enters_the_workflow_history(
     config = load_config(receivers_config)
     async with running_ladder(time_skipping_env, config, tmp_path, {**os.environ, **TWILIO_ENV}) as ladder:
         handle = await start(ladder, config)
-        await time_skipping_env.sleep(20 * 60)
+        await skip_time(time_skipping_env, timedelta(minutes=20))
         view = await ladder.until(handle, has(EventKind.NOTIFY_FAILED))
         history = readable_history(await handle.fetch_history())
 

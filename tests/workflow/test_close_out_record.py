@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from starter.drill import skip_time
 from tests.support import start_input
 from tests.workflow.conftest import Ladder, notified
 
@@ -13,7 +14,7 @@ async def test_after_escalate_now_and_reassign_the_record_names_first_acknowledg
 ) -> None:
     handle = await ladder.start(start_input())
     await ladder.until(handle, lambda v: len(notified(v)) == 1)
-    await ladder.env.sleep(timedelta(minutes=5))
+    await skip_time(ladder.env, timedelta(minutes=5))
     await ladder.api.act(handle.id, "acknowledge", {"responder": "ana"})
     await ladder.api.act(handle.id, "escalate", {"responder": "ana", "reason": "needs a supervisor"})
     await ladder.until(handle, lambda v: notified(v) == [["ana"], ["sofia"]])

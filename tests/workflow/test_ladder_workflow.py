@@ -8,6 +8,7 @@ from datetime import timedelta
 from escalation.actions import AcknowledgeRequest
 from escalation.models import Severity
 from escalation.state import EventKind, Status
+from starter.drill import skip_time
 from tests.support import incident, policy, start_input
 from tests.workflow.conftest import Ladder, notified
 
@@ -20,7 +21,7 @@ async def test_acknowledged_at_first_tier_stops_the_ladder(ladder: Ladder) -> No
 
     assert view.status is Status.ACKNOWLEDGED
     assert view.acknowledged_by == "ana"
-    await ladder.env.sleep(timedelta(hours=5))
+    await skip_time(ladder.env, timedelta(hours=5))
     after = await ladder.status(handle)
     assert after.status is Status.ACKNOWLEDGED
     assert notified(after) == [["ana"]], "nobody else may be paged once acknowledged"
@@ -52,7 +53,7 @@ async def test_severity_picks_start_tier_and_scales_timeouts(ladder: Ladder) -> 
     handle = await ladder.start(start_input(i=incident(Severity.SEV1)))
     await ladder.until(handle, lambda v: len(notified(v)) == 1)
 
-    await ladder.env.sleep(timedelta(minutes=6))
+    await skip_time(ladder.env, timedelta(minutes=6))
     view = await ladder.until(handle, lambda v: len(notified(v)) == 2)
 
     assert notified(view) == [["sofia"], ["sam"]]
@@ -117,10 +118,10 @@ async def test_acknowledge_and_resolve_after_exhaustion(ladder: Ladder) -> None:
 async def test_resolve_closes_out_with_the_full_record(ladder: Ladder) -> None:
     handle = await ladder.start(start_input())
     await ladder.until(handle, lambda v: len(notified(v)) == 1)
-    await ladder.env.sleep(timedelta(minutes=20))
+    await skip_time(ladder.env, timedelta(minutes=20))
     await ladder.until(handle, lambda v: notified(v) == [["ana"], ["ben"]])
     await ladder.api.act(handle.id, "acknowledge", {"responder": "ben"})
-    await ladder.env.sleep(timedelta(minutes=30))
+    await skip_time(ladder.env, timedelta(minutes=30))
 
     await ladder.api.act(
         handle.id,
@@ -163,7 +164,7 @@ async def test_resolve_deadline_re_escalates_an_unresolved_acknowledgement(ladde
     await ladder.until(handle, lambda v: len(notified(v)) == 1)
     await ladder.api.act(handle.id, "acknowledge", {"responder": "ana"})
 
-    await ladder.env.sleep(timedelta(minutes=61))
+    await skip_time(ladder.env, timedelta(minutes=61))
     view = await ladder.until(handle, lambda v: notified(v) == [["ana"], ["sofia"]])
 
     assert view.status is Status.TRIGGERED

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from activities.metrics import REGISTRY
+from starter.drill import skip_time
 from tests.scrape import growth, registry_samples
 from tests.support import start_input
 from tests.workflow.conftest import Ladder, notified
@@ -16,9 +17,9 @@ async def test_trigger_acknowledge_resolve_moves_the_counters_and_the_times(ladd
     before = registry_samples(REGISTRY)
     handle = await ladder.start(start_input())  # SEV2: ana on the console
     await ladder.until(handle, lambda v: len(notified(v)) == 1)
-    await ladder.env.sleep(timedelta(minutes=5))
+    await skip_time(ladder.env, timedelta(minutes=5))
     await ladder.api.act(handle.id, "acknowledge", {"responder": "ana"})
-    await ladder.env.sleep(timedelta(minutes=40))
+    await skip_time(ladder.env, timedelta(minutes=40))
     await ladder.api.act(handle.id, "resolve", {"responder": "ana", "summary": "failed over"})
     record = await handle.result()
     delta = growth(before, registry_samples(REGISTRY))
@@ -42,7 +43,7 @@ async def test_an_escalation_that_climbs_is_opened_once_and_each_page_counted(la
     before = registry_samples(REGISTRY)
     handle = await ladder.start(start_input())
     await ladder.until(handle, lambda v: len(notified(v)) == 1)
-    await ladder.env.sleep(timedelta(minutes=16))  # frontline's 15 minutes pass: the backup is paged
+    await skip_time(ladder.env, timedelta(minutes=16))  # frontline's 15 minutes pass: the backup is paged
     await ladder.until(handle, lambda v: notified(v) == [["ana"], ["ben"]])
     await ladder.api.act(handle.id, "cancel", {"responder": "ana", "reason": "a test alert"})
     await handle.result()

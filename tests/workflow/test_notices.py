@@ -20,6 +20,7 @@ from escalation.config import Config, load_config
 from escalation.learning import NoticeKind
 from escalation.models import Channel, Severity
 from escalation.state import EscalationRecord, Status
+from starter.drill import skip_time
 from starter.inbox import Caught
 from tests.notice_samples import closed_record
 from tests.receivers import TWILIO_ENV, Receivers
@@ -76,14 +77,14 @@ async def test_a_resolved_escalation_tells_everyone_it_paged_and_the_reporter_an
     async with running_ladder(time_skipping_env, config, tmp_path, WORKER_ENV, links) as ladder:
         handle = await ladder.start(start_input(config.policies["channels-test"], REPORTED))
         await ladder.until(handle, lambda v: notified(v) == [["ana"], ["ana"]])
-        await time_skipping_env.sleep(10 * 60)  # nobody answers: the backup is paged
+        await skip_time(time_skipping_env, timedelta(minutes=10))  # nobody answers: the backup is paged
         await ladder.until(handle, lambda v: len(notified(v)) == 4)
         await ladder.api.act(
             handle.id, "resolve", {"responder": "ben", "summary": "failed over to the replica"}
         )
         record: EscalationRecord = await handle.result()
         sent = notices(receivers, record)
-        await time_skipping_env.sleep(timedelta(days=1, minutes=1))  # the review's first reminder
+        await skip_time(time_skipping_env, timedelta(days=1, minutes=1))  # the review's first reminder
         reminder = await caught(receivers, lambda page: "reminder" in page.key and page.channel == "email")
 
     assert sorted(sent) == ["email/ana", "email/ben", "email/sam", "webhook/ops-bridge"]

@@ -17,8 +17,9 @@ from escalation.models import Severity
 from escalation.settings import Settings
 from escalation.state import CLOSE_OUT_ACTIVITY, EscalationRecord, EventKind, Status
 from starter.api import EscalationError, Escalations
+from starter.drill import skip_time
 from tests.support import incident, policy, start_input
-from tests.workflow.conftest import Ladder, notified
+from tests.workflow.conftest import Ladder, end, notified
 from tests.workflow.test_rejections import accepted_updates
 from workflows import visibility
 from workflows.escalation import EscalationWorkflow
@@ -115,7 +116,7 @@ async def test_notes_reach_status_and_the_web_ui_details(ladder: Ladder) -> None
 async def test_raising_severity_shortens_the_remaining_wait(ladder: Ladder) -> None:
     handle = await ladder.start(start_input(SCALED))
     await ladder.until(handle, lambda v: len(notified(v)) == 1)
-    await ladder.env.sleep(timedelta(minutes=5))
+    await skip_time(ladder.env, timedelta(minutes=5))
 
     view = await ladder.api.act(
         handle.id,
@@ -127,7 +128,7 @@ async def test_raising_severity_shortens_the_remaining_wait(ladder: Ladder) -> N
     assert [(e.actor, e.note) for e in changed] == [("ana", "SEV2 -> SEV1: all regions down")]
     assert await search_attribute(handle, visibility.SEVERITY) == "SEV1"
 
-    await ladder.env.sleep(timedelta(minutes=6))  # 10m left at SEV2 become 5m at SEV1
+    await skip_time(ladder.env, timedelta(minutes=6))  # 10m left at SEV2 become 5m at SEV1
     paged = await ladder.until(handle, lambda v: len(notified(v)) == 2)
     assert notified(paged) == [["ana"], ["ben"]]
 
@@ -149,7 +150,7 @@ async def test_raising_severity_moves_up_to_the_severitys_start_tier(ladder: Lad
 async def test_lowering_severity_lengthens_the_wait_and_pages_nobody_new(ladder: Ladder) -> None:
     handle = await ladder.start(start_input(SCALED))
     await ladder.until(handle, lambda v: len(notified(v)) == 1)
-    await ladder.env.sleep(timedelta(minutes=5))
+    await skip_time(ladder.env, timedelta(minutes=5))
 
     await ladder.api.act(
         handle.id,
@@ -157,9 +158,9 @@ async def test_lowering_severity_lengthens_the_wait_and_pages_nobody_new(ladder:
         {"responder": "ana", "severity": Severity.SEV4, "reason": "internal tool only"},
     )
 
-    await ladder.env.sleep(timedelta(minutes=15))  # past the SEV2 deadline: 10m left became 20m
+    await skip_time(ladder.env, timedelta(minutes=15))  # past the SEV2 deadline: 10m left became 20m
     assert notified(await ladder.status(handle)) == [["ana"]]
-    await ladder.env.sleep(timedelta(minutes=6))
+    await skip_time(ladder.env, timedelta(minutes=6))
     await ladder.until(handle, lambda v: notified(v) == [["ana"], ["ben"]])
 
 
@@ -180,7 +181,7 @@ async def test_reassign_passes_the_acknowledgement(ladder: Ladder) -> None:
 async def test_a_lower_tier_may_not_resolve_once_the_ladder_moved_up(ladder: Ladder) -> None:
     handle = await ladder.start(start_input())
     await ladder.until(handle, lambda v: len(notified(v)) == 1)
-    await ladder.env.sleep(timedelta(minutes=26))
+    await skip_time(ladder.env, timedelta(minutes=26))
     await ladder.until(handle, lambda v: v.tier_name == "supervisor")
 
     with pytest.raises(
@@ -303,5 +304,5 @@ async def test_a_trigger_during_close_out_waits_and_opens_a_new_escalation(ladde
         assert not retrigger.done(), "a trigger must not attach to an escalation that is closing"
         release.set()
         second = await retrigger
-        ladder.started.append(ladder.client.get_workflow_handle(second.incident_id))
+        await end(ladder.client.get_workflow_handle(second.incident_id))  # while its queue has a worker
     assert (second.deduplicated, second.occurrences) == (False, 1)

@@ -21,6 +21,7 @@ from escalation.models import Channel, Severity
 from escalation.reviews import ReviewSubmissionRequest
 from escalation.state import NOTICE_ACTIVITY, Delivery, EscalationRecord, NoticeRequest, NotifyResult
 from starter.api import Escalations, RefusedError, UnknownIncidentError
+from starter.drill import skip_time
 from tests.support import incident
 from tests.workflow.conftest import Ladder, end, notified
 from workflows.escalation import EscalationWorkflow
@@ -116,7 +117,7 @@ async def test_the_owner_is_reminded_after_one_day_and_after_three(reviewing: Re
     assert pending.owner == "ana"
     assert record.resolved_at is not None and pending.due_at == record.resolved_at + timedelta(days=14)
 
-    await reviewing.ladder.env.sleep(timedelta(days=4))
+    await skip_time(reviewing.ladder.env, timedelta(days=4))
     await until(lambda: len(reviewing.notices.sent) == 2)
 
     after = [scheduled - record.resolved_at for _, scheduled in reviewing.notices.sent]
@@ -158,7 +159,7 @@ async def test_the_window_passing_without_a_review_records_it_skipped(reviewing:
     record = await reviewing.resolved()
     review = reviewing.review_of(record)
 
-    await reviewing.ladder.env.sleep(timedelta(days=15))
+    await skip_time(reviewing.ladder.env, timedelta(days=15))
     ended = await review.result()
 
     assert ended.status is ReviewStatus.SKIPPED and ended.reminders_sent == 2

@@ -15,6 +15,7 @@ from escalation.config import load_config
 from escalation.models import EscalationPolicy
 from escalation.state import EventKind, Status
 from starter.api import EscalationError
+from starter.drill import skip_time
 from tests.support import EXAMPLE_CONFIG, start_input
 from tests.workflow.conftest import Ladder, notified, running_ladder
 
@@ -100,7 +101,7 @@ async def test_a_schedule_is_read_when_its_step_is_paged_including_a_later_overr
             now - timedelta(minutes=1),
             f'[{{start: "{_wall(now)}", end: "{_wall(now + timedelta(hours=2))}", responder: sofia}}]',
         )
-        await time_skipping_env.sleep(timedelta(minutes=10))
+        await skip_time(time_skipping_env, timedelta(minutes=10))
         view = await ladder.until(handle, lambda v: len(notified(v)) == 2)
 
         assert notified(view) == [["ana"], ["sofia", "sam"]]
@@ -123,7 +124,7 @@ async def test_whoever_a_reached_step_resolved_to_may_acknowledge_and_nobody_els
             EscalationError, match="responder 'ben' is not a target of policy 'rota' nor on call"
         ):
             await ladder.api.act(handle.id, "acknowledge", {"responder": "ben"})
-        await time_skipping_env.sleep(timedelta(minutes=10))
+        await skip_time(time_skipping_env, timedelta(minutes=10))
         await ladder.until(handle, lambda v: v.tier_name == "second")
         view = await ladder.api.act(handle.id, "acknowledge", {"responder": "ana", "note": "mine"})
 

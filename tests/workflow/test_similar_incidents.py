@@ -21,6 +21,7 @@ from escalation.models import Incident, Severity
 from escalation.reports import timeline_text, web_ui_url
 from escalation.settings import DEFAULT_UI_URL
 from escalation.state import EventKind, StatusView
+from starter.drill import skip_time
 from tests.support import start_input
 from tests.workflow.conftest import Ladder, notified
 from workflows.escalation import EscalationWorkflow
@@ -85,7 +86,7 @@ async def test_the_first_pages_similar_incidents_show_in_status_and_web_ui_detai
         assert "Root cause: Connection pool exhausted by the batch job" in details
         assert f"<{link}>" in details
 
-        await ladder.env.sleep(timedelta(minutes=16))  # frontline's timeout: its backup is paged
+        await skip_time(ladder.env, timedelta(minutes=16))  # frontline's timeout: its backup is paged
         view = await ladder.until(handle, lambda v: len(notified(v)) >= 2)
         assert len(searches) == 1, "only the first page looks similar incidents up"
         assert view.similar == [PAST.model_copy(update={"link": link})], "kept after later pages"
