@@ -94,9 +94,9 @@ async def skip_time(env: WorkflowEnvironment, duration: timedelta) -> None:
     Under CPU load, Temporal's test server has been seen to stop skipping time for good, with
     nothing of any workflow pending: a lock on its clock was left behind. Its clock then runs at
     the pace of real time, and a request to skip hours is never answered. So the request gets
-    ``SLEEP_ANSWER_WITHIN``, and the clock as long again to pass the target (the request's timer
-    stays set); only then is the left-behind lock released, once, with the test service's own
-    unlock, and the clock gets ``REAL_TIME_LIMIT``."""
+    ``SLEEP_ANSWER_WITHIN``, then the clock as long again to pass the target (the request's timer
+    stays set); only if it has not is the left-behind lock released, once, with the test
+    service's own unlock, and the clock given ``REAL_TIME_LIMIT``."""
     target = await env.get_current_time() + duration
     request = SleepRequest()
     request.duration.FromTimedelta(duration)
